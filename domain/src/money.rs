@@ -1,0 +1,94 @@
+//! Exact amounts: Rupiah prices and commodity quantities, never floats.
+
+use rust_decimal::Decimal;
+
+use crate::RuleError;
+
+/// A unit price in Rupiah (IDR): positive, at most 2 decimal places (a price per kg may be Rp1,637.50).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct UnitPrice(Decimal);
+
+impl UnitPrice {
+    pub const MAX_DECIMALS: u32 = 2;
+
+    /// One hundred billion Rupiah per unit: far above any staple, low enough to catch a mistyped price.
+    pub fn max() -> Decimal {
+        Decimal::from(100_000_000_000_i64)
+    }
+
+    pub fn parse(field: &'static str, value: Decimal) -> Result<Self, RuleError> {
+        positive_bounded(field, value, Self::MAX_DECIMALS, Self::max()).map(Self)
+    }
+
+    pub fn value(self) -> Decimal {
+        self.0
+    }
+}
+
+/// A quantity in its commodity's unit: positive, at most 3 decimal places (grams of a kg, ml of a litre).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Quantity(Decimal);
+
+impl Quantity {
+    pub const MAX_DECIMALS: u32 = 3;
+
+    /// A thousand million units: above a national season's demand for any commodity.
+    pub fn max() -> Decimal {
+        Decimal::from(1_000_000_000_i64)
+    }
+
+    pub fn parse(field: &'static str, value: Decimal) -> Result<Self, RuleError> {
+        positive_bounded(field, value, Self::MAX_DECIMALS, Self::max()).map(Self)
+    }
+
+    pub fn value(self) -> Decimal {
+        self.0
+    }
+}
+
+fn positive_bounded(
+    field: &'static str,
+    value: Decimal,
+    max_decimals: u32,
+    max: Decimal,
+) -> Result<Decimal, RuleError> {
+    let value = value.normalize();
+    if value <= Decimal::ZERO {
+        return Err(RuleError::invalid(field, "must be greater than zero"));
+    }
+    if value.scale() > max_decimals {
+        return Err(RuleError::invalid(
+            field,
+            format!("must have at most {max_decimals} decimal places"),
+        ));
+    }
+    if value > max {
+        return Err(RuleError::invalid(field, format!("must be at most {max}")));
+    }
+    Ok(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rust_decimal::dec;
+
+    #[test]
+    fn prices_keep_their_exact_value() {
+        assert_eq!(
+            UnitPrice::parse("price", dec!(1637.50)).unwrap().value(),
+            dec!(1637.5)
+        );
+    }
+
+    #[test]
+    fn zero_negative_too_precise_and_huge_values_are_refused() {
+        assert!(UnitPrice::parse("price", dec!(0)).is_err());
+        assert!(UnitPrice::parse("price", dec!(-1800)).is_err());
+        assert!(UnitPrice::parse("price", dec!(1800.001)).is_err());
+        assert!(UnitPrice::parse("price", dec!(100000000001)).is_err());
+        assert!(Quantity::parse("quantity", dec!(0.0001)).is_err());
+        assert!(Quantity::parse("quantity", dec!(1000000001)).is_err());
+        assert!(Quantity::parse("quantity", dec!(24000.500)).is_ok());
+    }
+}
