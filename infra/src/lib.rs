@@ -1,1 +1,19 @@
+//! Lumbung's infrastructure: persistence (sea-orm on SQLite or PostgreSQL), tokens, password hashing,
+//! configuration and the clock. Each use case here runs in one database transaction and calls the rules in `domain`.
 
+pub mod audit;
+pub mod catalogue;
+pub mod clock;
+pub mod config;
+pub mod db;
+pub mod demo;
+pub mod entities;
+pub mod error;
+pub mod fixed_point;
+pub mod identity;
+pub mod pagination;
+pub mod password;
+pub mod services;
+pub mod tokens;
+
+pub use error::ServiceError;

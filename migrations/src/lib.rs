@@ -1,1 +1,20 @@
+//! The single definition of Lumbung's database shape, for SQLite and PostgreSQL alike.
+//!
+//! Conventions every table follows:
+//! - identifiers are UUID v7 (time-ordered, so keyset pagination by id follows creation order);
+//! - instants are stored in UTC;
+//! - money and quantities are exact fixed-point integers in ten-thousandths (columns ending `_e4`), because
+//!   SQLite has no exact decimal type and sea-query would bind a `Decimal` there as a float.
 
+pub use sea_orm_migration::prelude::*;
+
+mod m20261128_000001_foundation;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261128_000001_foundation::Migration)]
+    }
+}

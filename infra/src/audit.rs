@@ -1,0 +1,95 @@
+//! The audit trail: every state-changing use case records who did what, when, inside its own transaction.
+
+use chrono::{DateTime, Utc};
+use domain::access::Actor;
+use sea_orm::{ActiveModelTrait, ConnectionTrait, DbErr, Set};
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::entities::audit_entry;
+
+/// One entry to record. The summary is a compact JSON object of what changed: never a password or token.
+pub struct AuditRecord {
+    pub actor_user_id: Option<Uuid>,
+    pub actor_organisation_id: Option<Uuid>,
+    pub action: &'static str,
+    pub subject_type: &'static str,
+    pub subject_id: String,
+    pub summary: Value,
+}
+
+impl AuditRecord {
+    /// An entry for something `actor` did.
+    pub fn by(actor: &Actor, action: &'static str, subject_type: &'static str, subject_id: impl ToString, summary: Value) -> Self {
+        Self {
+            actor_user_id: Some(actor.user_id),
+            actor_organisation_id: Some(actor.organisation_id),
+            action,
+            subject_type,
+            subject_id: subject_id.to_string(),
+            summary,
+        }
+    }
+
+    /// An entry for something done without a logged-in actor (registration, a failed login, the CLI).
+    pub fn anonymous(action: &'static str, subject_type: &'static str, subject_id: impl ToString, summary: Value) -> Self {
+        Self {
+            actor_user_id: None,
+            actor_organisation_id: None,
+            action,
+            subject_type,
+            subject_id: subject_id.to_string(),
+            summary,
+        }
+    }
+}
+
+/// Writes `record` at `at` through `connection`, which should be the use case's own transaction.
+pub async fn record(connection: &impl ConnectionTrait, at: DateTime<Utc>, record: AuditRecord) -> Result<(), DbErr> {
+    audit_entry::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        occurred_at: Set(at),
+        actor_user_id: Set(record.actor_user_id),
+        actor_organisation_id: Set(record.actor_organisation_id),
+        action: Set(record.action.to_owned()),
+        subject_type: Set(record.subject_type.to_owned()),
+        subject_id: Set(record.subject_id),
+        summary: Set(record.summary.to_string()),
+    }
+    .insert(connection)
+    .await?;
+    Ok(())
+}
+
+/// Reading the trail, newest first, for the agency and admins.
+#[derive(Clone)]
+pub struct AuditLog {
+    db: sea_orm::DatabaseConnection,
+}
+
+impl AuditLog {
+    pub fn new(db: sea_orm::DatabaseConnection) -> Self {
+        Self { db }
+    }
+
+    pub async fn entries(
+        &self,
+        actor: &Actor,
+        subject: Option<(String, String)>,
+        page: crate::pagination::PageRequest<Uuid>,
+    ) -> crate::error::ServiceResult<crate::pagination::Page<audit_entry::Model>> {
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+        actor.require(domain::access::Permission::ViewAuditLog)?;
+        let mut query = audit_entry::Entity::find().order_by_desc(audit_entry::Column::Id);
+        if let Some((subject_type, subject_id)) = subject {
+            query = query
+                .filter(audit_entry::Column::SubjectType.eq(subject_type))
+                .filter(audit_entry::Column::SubjectId.eq(subject_id));
+        }
+        if let Some(after) = page.after {
+            query = query.filter(audit_entry::Column::Id.lt(after));
+        }
+        let rows = query.limit(page.limit + 1).all(&self.db).await?;
+        Ok(crate::pagination::Page::from_overfetched(rows, page.limit))
+    }
+}

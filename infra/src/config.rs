@@ -1,0 +1,187 @@
+//! Configuration from environment variables (a `.env` file is loaded by the binary before this runs).
+
+use std::str::FromStr;
+
+use anyhow::{Context, bail};
+use base64::Engine;
+use rand::RngCore;
+
+/// Whether this is a production deployment: stricter defaults, no developer conveniences.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Environment {
+    Development,
+    Production,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Human,
+    Json,
+}
+
+/// Limits on the shape of a GraphQL request, so a hostile query is refused before it costs anything.
+#[derive(Debug, Clone, Copy)]
+pub struct GraphqlLimits {
+    pub max_depth: usize,
+    pub max_complexity: usize,
+    pub max_recursive_depth: usize,
+    pub max_directives_per_field: usize,
+    pub max_aliases: usize,
+    pub max_fields: usize,
+    pub max_page_size: usize,
+}
+
+/// Everything the server needs to start.
+#[derive(Clone)]
+pub struct Settings {
+    pub environment: Environment,
+    pub database_url: String,
+    pub jwt_secret: Vec<u8>,
+    /// True when no `JWT_SECRET` was given and one was generated for this process (development only).
+    pub jwt_secret_generated: bool,
+    pub access_token_ttl_seconds: i64,
+    pub refresh_token_ttl_days: i64,
+    pub log_format: LogFormat,
+    pub max_body_bytes: usize,
+    pub graphql: GraphqlLimits,
+}
+
+// The secret never reaches a log line through `{:?}`.
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("environment", &self.environment)
+            .field("database_url", &redact_url(&self.database_url))
+            .field("jwt_secret", &"<redacted>")
+            .field("log_format", &self.log_format)
+            .field("max_body_bytes", &self.max_body_bytes)
+            .finish_non_exhaustive()
+    }
+}
+
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://lumbung.db?mode=rwc";
+
+impl Settings {
+    /// Reads the process environment.
+    pub fn from_env() -> anyhow::Result<Self> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads settings through `lookup`, so tests can pass their own variables.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> anyhow::Result<Self> {
+        let value = |name: &str| lookup(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        let environment = match value("LUMBUNG_ENV").as_deref() {
+            None | Some("development") => Environment::Development,
+            Some("production") => Environment::Production,
+            Some(other) => bail!("LUMBUNG_ENV must be `development` or `production`, not {other:?}"),
+        };
+        let (jwt_secret, jwt_secret_generated) = match value("JWT_SECRET") {
+            Some(secret) if secret.len() >= 32 => (secret.into_bytes(), false),
+            Some(_) => bail!("JWT_SECRET must be at least 32 characters"),
+            None if environment == Environment::Production => {
+                bail!("JWT_SECRET is required when LUMBUNG_ENV=production")
+            }
+            None => {
+                let mut secret = vec![0_u8; 32];
+                rand::rng().fill_bytes(&mut secret);
+                (base64::engine::general_purpose::STANDARD.encode(secret).into_bytes(), true)
+            }
+        };
+        let log_format = match value("LUMBUNG_LOG_FORMAT").as_deref() {
+            None if environment == Environment::Production => LogFormat::Json,
+            None | Some("human") => LogFormat::Human,
+            Some("json") => LogFormat::Json,
+            Some(other) => bail!("LUMBUNG_LOG_FORMAT must be `human` or `json`, not {other:?}"),
+        };
+        Ok(Self {
+            environment,
+            database_url: value("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned()),
+            jwt_secret,
+            jwt_secret_generated,
+            access_token_ttl_seconds: number(&value, "LUMBUNG_ACCESS_TOKEN_TTL_SECONDS", 900)?,
+            refresh_token_ttl_days: number(&value, "LUMBUNG_REFRESH_TOKEN_TTL_DAYS", 30)?,
+            log_format,
+            max_body_bytes: number(&value, "LUMBUNG_MAX_BODY_BYTES", 1024 * 1024)?,
+            graphql: GraphqlLimits {
+                max_depth: number(&value, "LUMBUNG_GRAPHQL_MAX_DEPTH", 12)?,
+                max_complexity: number(&value, "LUMBUNG_GRAPHQL_MAX_COMPLEXITY", 5_000)?,
+                max_recursive_depth: number(&value, "LUMBUNG_GRAPHQL_MAX_RECURSIVE_DEPTH", 32)?,
+                max_directives_per_field: number(&value, "LUMBUNG_GRAPHQL_MAX_DIRECTIVES", 5)?,
+                max_aliases: number(&value, "LUMBUNG_GRAPHQL_MAX_ALIASES", 30)?,
+                max_fields: number(&value, "LUMBUNG_GRAPHQL_MAX_FIELDS", 300)?,
+                max_page_size: number(&value, "LUMBUNG_GRAPHQL_MAX_PAGE_SIZE", 100)?,
+            },
+        })
+    }
+
+    pub fn is_production(&self) -> bool {
+        self.environment == Environment::Production
+    }
+}
+
+fn number<T: FromStr>(value: &impl Fn(&str) -> Option<String>, name: &str, default: T) -> anyhow::Result<T>
+where
+    T::Err: std::error::Error + Send + Sync + 'static,
+{
+    match value(name) {
+        None => Ok(default),
+        Some(text) => text.parse().with_context(|| format!("{name} must be a number, not {text:?}")),
+    }
+}
+
+/// The URL without its password, for logs.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let credentials = &url[scheme_end + 3..at];
+            match credentials.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme_end + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn settings(pairs: &[(&str, &str)]) -> anyhow::Result<Settings> {
+        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Settings::from_lookup(|name| map.get(name).cloned())
+    }
+
+    #[test]
+    fn production_refuses_to_start_without_a_secret() {
+        let error = settings(&[("LUMBUNG_ENV", "production")]).err().unwrap();
+        assert!(error.to_string().contains("JWT_SECRET is required"));
+    }
+
+    #[test]
+    fn development_generates_a_secret_and_says_so() {
+        let settings = settings(&[]).unwrap();
+        assert!(settings.jwt_secret_generated);
+        assert!(settings.jwt_secret.len() >= 32);
+        assert_eq!(settings.database_url, DEFAULT_DATABASE_URL);
+    }
+
+    #[test]
+    fn short_secrets_and_bad_numbers_are_refused() {
+        assert!(settings(&[("JWT_SECRET", "short")]).is_err());
+        assert!(settings(&[("LUMBUNG_MAX_BODY_BYTES", "lots")]).is_err());
+    }
+
+    #[test]
+    fn debug_output_hides_secrets() {
+        let settings = settings(&[
+            ("JWT_SECRET", "a-very-long-secret-that-must-not-leak-0123456789"),
+            ("DATABASE_URL", "postgres://lumbung:hunter2@db.internal/lumbung"),
+        ])
+        .unwrap();
+        let shown = format!("{settings:?}");
+        assert!(!shown.contains("must-not-leak"));
+        assert!(!shown.contains("hunter2"));
+    }
+}

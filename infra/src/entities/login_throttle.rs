@@ -1,0 +1,17 @@
+//! Failed logins per e-mail address (hashed), whether or not an account exists.
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "login_throttle")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub email_key: String,
+    pub failures: i32,
+    pub locked_until: Option<DateTimeUtc>,
+    pub last_failure_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,75 @@
+//! The errors a use case returns; the API maps each kind to one stable GraphQL error code.
+
+use domain::RuleError;
+use sea_orm::{DbErr, SqlErr};
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum ServiceError {
+    #[error("{0}")]
+    Unauthenticated(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0} not found")]
+    NotFound(String),
+    #[error("{field}: {message}")]
+    BadInput { field: String, message: String },
+    #[error("{0}")]
+    Conflict(String),
+    #[error("too many failed attempts; try again in {retry_after_seconds} seconds")]
+    TooManyAttempts { retry_after_seconds: i64 },
+    /// A dependency (the database) cannot be reached; the request may be retried.
+    #[error("the service is temporarily unavailable")]
+    Unavailable(#[source] anyhow::Error),
+    /// Anything else: logged with its cause, shown to the client only as "internal error".
+    #[error("internal error")]
+    Internal(#[source] anyhow::Error),
+}
+
+impl ServiceError {
+    pub fn internal(message: impl Into<String>) -> Self {
+        Self::Internal(anyhow::anyhow!(message.into()))
+    }
+
+    pub fn bad_input(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::BadInput { field: field.into(), message: message.into() }
+    }
+
+    /// The stable machine-readable code for the client.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Unauthenticated(_) => "UNAUTHENTICATED",
+            Self::Forbidden(_) => "FORBIDDEN",
+            Self::NotFound(_) => "NOT_FOUND",
+            Self::BadInput { .. } => "BAD_USER_INPUT",
+            Self::Conflict(_) => "CONFLICT",
+            Self::TooManyAttempts { .. } => "TOO_MANY_ATTEMPTS",
+            Self::Unavailable(_) => "SERVICE_UNAVAILABLE",
+            Self::Internal(_) => "INTERNAL_SERVER_ERROR",
+        }
+    }
+}
+
+impl From<RuleError> for ServiceError {
+    fn from(error: RuleError) -> Self {
+        match error {
+            RuleError::InvalidInput { field, message } => Self::bad_input(field, message),
+            RuleError::InvalidTransition(message) => Self::Conflict(message),
+            RuleError::Forbidden(message) => Self::Forbidden(message),
+        }
+    }
+}
+
+impl From<DbErr> for ServiceError {
+    fn from(error: DbErr) -> Self {
+        if let Some(SqlErr::UniqueConstraintViolation(_)) = error.sql_err() {
+            return Self::Conflict("that already exists".into());
+        }
+        match error {
+            DbErr::Conn(_) | DbErr::ConnectionAcquire(_) => Self::Unavailable(error.into()),
+            other => Self::Internal(other.into()),
+        }
+    }
+}
+
+pub type ServiceResult<T> = Result<T, ServiceError>;

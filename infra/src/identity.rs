@@ -1,0 +1,770 @@
+//! Organisations, users and sessions: registration, review, login, refresh, logout and invitations.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+use domain::{
+    access::{Actor, Permission, Role},
+    clock::Clock,
+    commodity::Category,
+    identity::{Email, Password, bounded_text, optional_text, person_name},
+    login_throttle::LoginThrottle,
+    organisation::{OrganisationKind, OrganisationStatus, ReviewDecision, organisation_name, review_reason},
+};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, IntoActiveModel, QueryFilter,
+    QueryOrder, QuerySelect, Set, sea_query::Expr,
+};
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::{
+    ServiceError,
+    audit::{self, AuditRecord},
+    db::begin_write,
+    entities::{app_user, delivery_point, login_throttle, organisation, organisation_category, refresh_token},
+    error::ServiceResult,
+    pagination::{Page, PageRequest},
+    password,
+    tokens::{AccessTokens, new_opaque_token, token_hash},
+};
+
+/// A user's account state, separate from their organisation's.
+pub const USER_ACTIVE: &str = "ACTIVE";
+/// Invited by an organisation admin; becomes active when the invitation is accepted.
+pub const USER_INVITED: &str = "INVITED";
+
+const INVITATION_LIFETIME_DAYS: i64 = 7;
+
+/// A delivery point (gerai) as entered.
+#[derive(Debug, Clone)]
+pub struct DeliveryPointInput {
+    pub name: String,
+    pub address: String,
+    pub kelurahan: String,
+    pub kecamatan: String,
+    pub city: String,
+}
+
+/// The first user of a new organisation.
+#[derive(Debug, Clone)]
+pub struct FirstUserInput {
+    pub email: String,
+    pub name: String,
+    pub password: String,
+}
+
+/// An organisation with its first user, as entered at registration.
+#[derive(Debug, Clone)]
+pub struct OrganisationInput {
+    pub kind: OrganisationKind,
+    pub name: String,
+    pub registration_number: Option<String>,
+    pub kelurahan: Option<String>,
+    pub kecamatan: Option<String>,
+    pub city: Option<String>,
+    pub province: Option<String>,
+    pub is_state_owned: bool,
+    pub categories: Vec<Category>,
+    pub delivery_points: Vec<DeliveryPointInput>,
+    pub first_user: FirstUserInput,
+}
+
+/// A logged-in session: a short-lived access token and the refresh token that renews it.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub access_token: String,
+    pub access_token_expires_at: DateTime<Utc>,
+    pub refresh_token: String,
+    pub refresh_token_expires_at: DateTime<Utc>,
+    pub user: app_user::Model,
+}
+
+/// An invitation just made: the token is shown once, to be passed to the invitee.
+#[derive(Debug, Clone)]
+pub struct Invitation {
+    pub user: app_user::Model,
+    pub token: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Which organisations to list.
+#[derive(Debug, Clone, Default)]
+pub struct OrganisationFilter {
+    pub kind: Option<OrganisationKind>,
+    pub status: Option<OrganisationStatus>,
+}
+
+#[derive(Clone)]
+pub struct IdentityService {
+    db: DatabaseConnection,
+    clock: Arc<dyn Clock>,
+    access_tokens: Arc<AccessTokens>,
+    refresh_token_lifetime: Duration,
+    throttle: LoginThrottle,
+}
+
+struct ValidOrganisation {
+    kind: OrganisationKind,
+    name: String,
+    registration_number: Option<String>,
+    kelurahan: Option<String>,
+    kecamatan: Option<String>,
+    city: Option<String>,
+    province: Option<String>,
+    is_state_owned: bool,
+    categories: Vec<Category>,
+    delivery_points: Vec<DeliveryPointInput>,
+    email: Email,
+    user_name: String,
+    password: Password,
+}
+
+fn validate_organisation(input: OrganisationInput) -> ServiceResult<ValidOrganisation> {
+    let kind = input.kind;
+    let place = |field: &'static str, value: Option<&str>| optional_text(field, value, 80);
+    let valid = ValidOrganisation {
+        kind,
+        name: organisation_name(&input.name)?,
+        registration_number: optional_text("registrationNumber", input.registration_number.as_deref(), 64)?,
+        kelurahan: place("kelurahan", input.kelurahan.as_deref())?,
+        kecamatan: place("kecamatan", input.kecamatan.as_deref())?,
+        city: place("city", input.city.as_deref())?,
+        province: place("province", input.province.as_deref())?,
+        is_state_owned: input.is_state_owned,
+        categories: input.categories,
+        delivery_points: input
+            .delivery_points
+            .into_iter()
+            .map(|point| {
+                Ok(DeliveryPointInput {
+                    name: bounded_text("deliveryPoints.name", &point.name, 2, 120)?,
+                    address: bounded_text("deliveryPoints.address", &point.address, 5, 300)?,
+                    kelurahan: bounded_text("deliveryPoints.kelurahan", &point.kelurahan, 2, 80)?,
+                    kecamatan: bounded_text("deliveryPoints.kecamatan", &point.kecamatan, 2, 80)?,
+                    city: bounded_text("deliveryPoints.city", &point.city, 2, 80)?,
+                })
+            })
+            .collect::<Result<_, domain::RuleError>>()?,
+        email: Email::parse(&input.first_user.email)?,
+        user_name: person_name(&input.first_user.name)?,
+        password: Password::parse(&input.first_user.password)?,
+    };
+    if kind == OrganisationKind::Cooperative {
+        for (field, value) in [
+            ("registrationNumber", &valid.registration_number),
+            ("kelurahan", &valid.kelurahan),
+            ("kecamatan", &valid.kecamatan),
+            ("city", &valid.city),
+        ] {
+            if value.is_none() {
+                return Err(ServiceError::bad_input(field, "is required for a cooperative"));
+            }
+        }
+        if valid.delivery_points.is_empty() {
+            return Err(ServiceError::bad_input("deliveryPoints", "a cooperative needs at least one delivery point"));
+        }
+    } else if !valid.delivery_points.is_empty() {
+        return Err(ServiceError::bad_input("deliveryPoints", "only cooperatives have delivery points"));
+    }
+    if valid.delivery_points.len() > 20 {
+        return Err(ServiceError::bad_input("deliveryPoints", "at most 20 delivery points"));
+    }
+    if kind == OrganisationKind::Supplier && valid.categories.is_empty() {
+        return Err(ServiceError::bad_input("categories", "a supplier sells at least one category"));
+    }
+    if kind != OrganisationKind::Supplier && !valid.categories.is_empty() {
+        return Err(ServiceError::bad_input("categories", "only suppliers declare categories"));
+    }
+    if kind != OrganisationKind::Supplier && valid.is_state_owned {
+        return Err(ServiceError::bad_input("isStateOwned", "only suppliers can be state-owned (BUMN)"));
+    }
+    Ok(valid)
+}
+
+impl IdentityService {
+    pub fn new(
+        db: DatabaseConnection,
+        clock: Arc<dyn Clock>,
+        access_tokens: Arc<AccessTokens>,
+        refresh_token_lifetime: Duration,
+    ) -> Self {
+        Self { db, clock, access_tokens, refresh_token_lifetime, throttle: LoginThrottle::default() }
+    }
+
+    /// A cooperative or supplier signs itself up with its first user; it starts `PENDING`.
+    pub async fn register(&self, input: OrganisationInput) -> ServiceResult<(organisation::Model, app_user::Model)> {
+        if !input.kind.may_self_register() {
+            return Err(ServiceError::bad_input("kind", "only cooperatives and suppliers register themselves"));
+        }
+        self.create_organisation(None, input, OrganisationStatus::Pending).await
+    }
+
+    /// A platform admin creates an organisation of any kind, verified from the start (the agency, say).
+    pub async fn create_verified(
+        &self,
+        actor: &Actor,
+        input: OrganisationInput,
+    ) -> ServiceResult<(organisation::Model, app_user::Model)> {
+        actor.require(Permission::ManageOrganisations)?;
+        self.create_organisation(Some(actor), input, OrganisationStatus::Verified).await
+    }
+
+    /// For the command line and demo data: a verified organisation with no logged-in actor behind it.
+    pub async fn create_verified_unattended(
+        &self,
+        input: OrganisationInput,
+    ) -> ServiceResult<(organisation::Model, app_user::Model)> {
+        self.create_organisation(None, input, OrganisationStatus::Verified).await
+    }
+
+    async fn create_organisation(
+        &self,
+        actor: Option<&Actor>,
+        input: OrganisationInput,
+        status: OrganisationStatus,
+    ) -> ServiceResult<(organisation::Model, app_user::Model)> {
+        let valid = validate_organisation(input)?;
+        let password_hash = password::hash(valid.password).await?;
+        let now = self.clock.now();
+        let txn = begin_write(&self.db).await?;
+        if app_user::Entity::find().filter(app_user::Column::Email.eq(valid.email.as_str())).one(&txn).await?.is_some() {
+            return Err(ServiceError::Conflict("an account with this e-mail address already exists".into()));
+        }
+        let organisation = organisation::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            kind: Set(valid.kind.as_str().into()),
+            name: Set(valid.name),
+            status: Set(status.as_str().into()),
+            status_reason: Set(None),
+            registration_number: Set(valid.registration_number),
+            kelurahan: Set(valid.kelurahan),
+            kecamatan: Set(valid.kecamatan),
+            city: Set(valid.city),
+            province: Set(valid.province),
+            is_state_owned: Set(valid.is_state_owned),
+            created_at: Set(now),
+            updated_at: Set(now),
+            reviewed_at: Set((status == OrganisationStatus::Verified).then_some(now)),
+            reviewed_by: Set(actor.map(|a| a.user_id)),
+        }
+        .insert(&txn)
+        .await?;
+        let mut categories: Vec<_> = valid.categories.iter().map(|c| c.as_str()).collect();
+        categories.sort_unstable();
+        categories.dedup();
+        for category in &categories {
+            organisation_category::ActiveModel {
+                organisation_id: Set(organisation.id),
+                category: Set((*category).into()),
+            }
+            .insert(&txn)
+            .await?;
+        }
+        for point in valid.delivery_points {
+            delivery_point::ActiveModel {
+                id: Set(Uuid::now_v7()),
+                organisation_id: Set(organisation.id),
+                name: Set(point.name),
+                address: Set(point.address),
+                kelurahan: Set(point.kelurahan),
+                kecamatan: Set(point.kecamatan),
+                city: Set(point.city),
+                created_at: Set(now),
+            }
+            .insert(&txn)
+            .await?;
+        }
+        let user = app_user::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            organisation_id: Set(organisation.id),
+            email: Set(valid.email.as_str().into()),
+            name: Set(valid.user_name),
+            role: Set(valid.kind.role().as_str().into()),
+            is_organisation_admin: Set(true),
+            status: Set(USER_ACTIVE.into()),
+            password_hash: Set(Some(password_hash)),
+            invitation_token_hash: Set(None),
+            invitation_expires_at: Set(None),
+            created_at: Set(now),
+            updated_at: Set(now),
+        }
+        .insert(&txn)
+        .await?;
+        let summary = json!({
+            "kind": organisation.kind,
+            "name": organisation.name,
+            "status": organisation.status,
+            "categories": categories,
+            "firstUser": user.id,
+        });
+        let record = match actor {
+            Some(actor) => AuditRecord::by(actor, "organisation.created", "organisation", organisation.id, summary),
+            None => AuditRecord::anonymous("organisation.registered", "organisation", organisation.id, summary),
+        };
+        audit::record(&txn, now, record).await?;
+        txn.commit().await?;
+        Ok((organisation, user))
+    }
+
+    /// For `lumbung create-admin`: a platform admin, in the platform organisation (created on first use).
+    pub async fn create_platform_admin(&self, email: &str, name: &str, new_password: &str) -> ServiceResult<app_user::Model> {
+        let platform = organisation::Entity::find()
+            .filter(organisation::Column::Kind.eq(OrganisationKind::Platform.as_str()))
+            .order_by_asc(organisation::Column::Id)
+            .one(&self.db)
+            .await?;
+        let Some(platform) = platform else {
+            let input = OrganisationInput {
+                kind: OrganisationKind::Platform,
+                name: "Lumbung Platform".into(),
+                registration_number: None,
+                kelurahan: None,
+                kecamatan: None,
+                city: None,
+                province: None,
+                is_state_owned: false,
+                categories: vec![],
+                delivery_points: vec![],
+                first_user: FirstUserInput { email: email.into(), name: name.into(), password: new_password.into() },
+            };
+            return Ok(self.create_verified_unattended(input).await?.1);
+        };
+        let email = Email::parse(email)?;
+        let name = person_name(name)?;
+        let password_hash = password::hash(Password::parse(new_password)?).await?;
+        let now = self.clock.now();
+        let txn = begin_write(&self.db).await?;
+        if app_user::Entity::find().filter(app_user::Column::Email.eq(email.as_str())).one(&txn).await?.is_some() {
+            return Err(ServiceError::Conflict("an account with this e-mail address already exists".into()));
+        }
+        let user = app_user::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            organisation_id: Set(platform.id),
+            email: Set(email.as_str().into()),
+            name: Set(name),
+            role: Set(Role::PlatformAdmin.as_str().into()),
+            is_organisation_admin: Set(true),
+            status: Set(USER_ACTIVE.into()),
+            password_hash: Set(Some(password_hash)),
+            invitation_token_hash: Set(None),
+            invitation_expires_at: Set(None),
+            created_at: Set(now),
+            updated_at: Set(now),
+        }
+        .insert(&txn)
+        .await?;
+        audit::record(&txn, now, AuditRecord::anonymous("user.admin_created", "user", user.id, json!({}))).await?;
+        txn.commit().await?;
+        Ok(user)
+    }
+
+    /// Verifies, rejects, suspends or reinstates an organisation. Suspension ends every session of its users.
+    pub async fn review(
+        &self,
+        actor: &Actor,
+        organisation_id: Uuid,
+        decision: ReviewDecision,
+        reason: Option<&str>,
+    ) -> ServiceResult<organisation::Model> {
+        let reason = review_reason(decision, reason)?;
+        let now = self.clock.now();
+        let txn = begin_write(&self.db).await?;
+        let target = organisation::Entity::find_by_id(organisation_id)
+            .one(&txn)
+            .await?
+            .ok_or_else(|| ServiceError::NotFound("organisation".into()))?;
+        let kind = OrganisationKind::parse(&target.kind)?;
+        if !actor.may_view_organisation(target.id) {
+            return Err(ServiceError::NotFound("organisation".into()));
+        }
+        actor.may_review(target.id, kind)?;
+        let from = OrganisationStatus::parse(&target.status)?;
+        let to = from.apply(decision)?;
+        let mut changed = target.into_active_model();
+        changed.status = Set(to.as_str().into());
+        changed.status_reason = Set(reason.clone());
+        changed.reviewed_at = Set(Some(now));
+        changed.reviewed_by = Set(Some(actor.user_id));
+        changed.updated_at = Set(now);
+        let updated = changed.update(&txn).await?;
+        if !to.may_log_in() {
+            let users = app_user::Entity::find()
+                .select_only()
+                .column(app_user::Column::Id)
+                .filter(app_user::Column::OrganisationId.eq(updated.id))
+                .into_tuple::<Uuid>()
+                .all(&txn)
+                .await?;
+            refresh_token::Entity::update_many()
+                .col_expr(refresh_token::Column::RevokedAt, Expr::value(now))
+                .filter(refresh_token::Column::UserId.is_in(users))
+                .filter(refresh_token::Column::RevokedAt.is_null())
+                .exec(&txn)
+                .await?;
+        }
+        let action = match decision {
+            ReviewDecision::Verify => "organisation.verified",
+            ReviewDecision::Reject => "organisation.rejected",
+            ReviewDecision::Suspend => "organisation.suspended",
+            ReviewDecision::Reinstate => "organisation.reinstated",
+        };
+        let summary = json!({ "from": from.as_str(), "to": to.as_str(), "reason": reason });
+        audit::record(&txn, now, AuditRecord::by(actor, action, "organisation", updated.id, summary)).await?;
+        txn.commit().await?;
+        Ok(updated)
+    }
+
+    /// Logs in with e-mail and password. Wrong credentials and unknown e-mails get the same answer in the
+    /// same time; repeated failures for one address lock it for a while, whether or not it has an account.
+    pub async fn login(&self, email: &str, candidate_password: &str) -> ServiceResult<Session> {
+        let email = Email::parse(email)?;
+        let email_key = token_hash(email.as_str());
+        let now = self.clock.now();
+        if let Some(throttle) = login_throttle::Entity::find_by_id(email_key.clone()).one(&self.db).await?
+            && let Some(until) = throttle.locked_until
+            && until > now
+        {
+            return Err(ServiceError::TooManyAttempts { retry_after_seconds: (until - now).num_seconds().max(1) });
+        }
+        let user = app_user::Entity::find().filter(app_user::Column::Email.eq(email.as_str())).one(&self.db).await?;
+        let stored_hash = user.as_ref().and_then(|u| u.password_hash.clone());
+        let password_matches = password::verify(stored_hash, candidate_password.to_owned()).await;
+        let Some(user) = user.filter(|u| password_matches && u.status == USER_ACTIVE) else {
+            self.record_failed_login(&email_key, now).await?;
+            return Err(ServiceError::Unauthenticated("invalid e-mail or password".into()));
+        };
+        let organisation = self.organisation_of(&user).await?;
+        let status = OrganisationStatus::parse(&organisation.status)?;
+        if !status.may_log_in() {
+            return Err(ServiceError::Forbidden(format!(
+                "your organisation is {}; contact the cooperative office",
+                status.as_str()
+            )));
+        }
+        let txn = begin_write(&self.db).await?;
+        login_throttle::Entity::delete_by_id(email_key).exec(&txn).await?;
+        let session = self.start_session(&txn, user, Uuid::now_v7(), now).await?;
+        audit::record(
+            &txn,
+            now,
+            AuditRecord {
+                actor_user_id: Some(session.user.id),
+                actor_organisation_id: Some(session.user.organisation_id),
+                action: "session.logged_in",
+                subject_type: "user",
+                subject_id: session.user.id.to_string(),
+                summary: json!({}),
+            },
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(session)
+    }
+
+    async fn record_failed_login(&self, email_key: &str, now: DateTime<Utc>) -> ServiceResult<()> {
+        let txn = begin_write(&self.db).await?;
+        let previous = login_throttle::Entity::find_by_id(email_key.to_owned()).one(&txn).await?;
+        let failures = previous.as_ref().map_or(0, |row| row.failures.max(0).unsigned_abs()).saturating_add(1);
+        let locked_until = self.throttle.locked_until(failures, now);
+        let row = login_throttle::ActiveModel {
+            email_key: Set(email_key.to_owned()),
+            failures: Set(i32::try_from(failures).unwrap_or(i32::MAX)),
+            locked_until: Set(locked_until),
+            last_failure_at: Set(now),
+        };
+        if previous.is_some() {
+            row.update(&txn).await?;
+        } else {
+            row.insert(&txn).await?;
+        }
+        // The audit names the hashed address, never the password tried.
+        let summary = json!({ "failures": failures, "locked": locked_until.is_some() });
+        audit::record(&txn, now, AuditRecord::anonymous("session.login_failed", "email", &email_key[..16], summary))
+            .await?;
+        txn.commit().await?;
+        Ok(())
+    }
+
+    async fn start_session(
+        &self,
+        connection: &impl ConnectionTrait,
+        user: app_user::Model,
+        family_id: Uuid,
+        now: DateTime<Utc>,
+    ) -> ServiceResult<Session> {
+        let refresh_token = new_opaque_token();
+        let refresh_token_expires_at = now + self.refresh_token_lifetime;
+        refresh_token::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            user_id: Set(user.id),
+            family_id: Set(family_id),
+            token_hash: Set(token_hash(&refresh_token)),
+            issued_at: Set(now),
+            expires_at: Set(refresh_token_expires_at),
+            rotated_at: Set(None),
+            revoked_at: Set(None),
+        }
+        .insert(connection)
+        .await?;
+        let (access_token, access_token_expires_at) = self.access_tokens.issue(user.id, now)?;
+        Ok(Session { access_token, access_token_expires_at, refresh_token, refresh_token_expires_at, user })
+    }
+
+    /// Exchanges a refresh token for a new session. Each refresh token works once: presenting one that was
+    /// already rotated means it was stolen or replayed, so every token of its login is revoked.
+    pub async fn refresh(&self, presented: &str) -> ServiceResult<Session> {
+        let now = self.clock.now();
+        let rejected = || ServiceError::Unauthenticated("the refresh token is invalid or expired".into());
+        let txn = begin_write(&self.db).await?;
+        let Some(stored) = refresh_token::Entity::find()
+            .filter(refresh_token::Column::TokenHash.eq(token_hash(presented)))
+            .one(&txn)
+            .await?
+        else {
+            return Err(rejected());
+        };
+        if stored.revoked_at.is_some() || stored.expires_at <= now {
+            return Err(rejected());
+        }
+        // Claim the token: only one concurrent refresh can move it from unused to rotated.
+        let claimed = refresh_token::Entity::update_many()
+            .col_expr(refresh_token::Column::RotatedAt, Expr::value(now))
+            .filter(refresh_token::Column::Id.eq(stored.id))
+            .filter(refresh_token::Column::RotatedAt.is_null())
+            .exec(&txn)
+            .await?;
+        if claimed.rows_affected != 1 {
+            Self::revoke_family(&txn, stored.family_id, now).await?;
+            audit::record(
+                &txn,
+                now,
+                AuditRecord::anonymous(
+                    "session.refresh_token_reused",
+                    "user",
+                    stored.user_id,
+                    json!({ "family": stored.family_id }),
+                ),
+            )
+            .await?;
+            txn.commit().await?;
+            return Err(ServiceError::Unauthenticated(
+                "this refresh token was already used; every session of that login has been ended".into(),
+            ));
+        }
+        let user = app_user::Entity::find_by_id(stored.user_id).one(&txn).await?.ok_or_else(rejected)?;
+        let organisation = self.organisation_of(&user).await?;
+        if user.status != USER_ACTIVE || !OrganisationStatus::parse(&organisation.status)?.may_log_in() {
+            return Err(rejected());
+        }
+        let session = self.start_session(&txn, user, stored.family_id, now).await?;
+        txn.commit().await?;
+        Ok(session)
+    }
+
+    /// Ends the login a refresh token belongs to. Returns whether there was anything to end.
+    pub async fn logout(&self, presented: &str) -> ServiceResult<bool> {
+        let now = self.clock.now();
+        let txn = begin_write(&self.db).await?;
+        let Some(stored) = refresh_token::Entity::find()
+            .filter(refresh_token::Column::TokenHash.eq(token_hash(presented)))
+            .one(&txn)
+            .await?
+        else {
+            return Ok(false);
+        };
+        let revoked = Self::revoke_family(&txn, stored.family_id, now).await?;
+        audit::record(&txn, now, AuditRecord::anonymous("session.logged_out", "user", stored.user_id, json!({})))
+            .await?;
+        txn.commit().await?;
+        Ok(revoked > 0)
+    }
+
+    async fn revoke_family(connection: &impl ConnectionTrait, family_id: Uuid, now: DateTime<Utc>) -> ServiceResult<u64> {
+        let result = refresh_token::Entity::update_many()
+            .col_expr(refresh_token::Column::RevokedAt, Expr::value(now))
+            .filter(refresh_token::Column::FamilyId.eq(family_id))
+            .filter(refresh_token::Column::RevokedAt.is_null())
+            .exec(connection)
+            .await?;
+        Ok(result.rows_affected)
+    }
+
+    /// The caller behind an access token, loaded fresh so that a suspension takes effect at once.
+    pub async fn actor_for_access_token(&self, token: &str) -> ServiceResult<Actor> {
+        let user_id = self.access_tokens.verify(token, self.clock.now())?;
+        let gone = || ServiceError::Unauthenticated("this account can no longer be used".into());
+        let (user, organisation) = app_user::Entity::find_by_id(user_id)
+            .find_also_related(organisation::Entity)
+            .one(&self.db)
+            .await?
+            .ok_or_else(gone)?;
+        let organisation = organisation.ok_or_else(gone)?;
+        let organisation_status = OrganisationStatus::parse(&organisation.status)?;
+        if user.status != USER_ACTIVE || !organisation_status.may_log_in() {
+            return Err(gone());
+        }
+        Ok(Actor {
+            user_id: user.id,
+            organisation_id: organisation.id,
+            organisation_kind: OrganisationKind::parse(&organisation.kind)?,
+            organisation_status,
+            role: Role::parse(&user.role)?,
+            is_organisation_admin: user.is_organisation_admin,
+        })
+    }
+
+    /// An organisation admin invites a colleague; the returned token is given to them to set a password.
+    pub async fn invite(
+        &self,
+        actor: &Actor,
+        email: &str,
+        name: &str,
+        organisation_admin: bool,
+    ) -> ServiceResult<Invitation> {
+        actor.require(Permission::ManageOwnUsers)?;
+        let email = Email::parse(email)?;
+        let name = person_name(name)?;
+        let now = self.clock.now();
+        let token = new_opaque_token();
+        let expires_at = now + Duration::days(INVITATION_LIFETIME_DAYS);
+        let txn = begin_write(&self.db).await?;
+        if app_user::Entity::find().filter(app_user::Column::Email.eq(email.as_str())).one(&txn).await?.is_some() {
+            return Err(ServiceError::Conflict("an account with this e-mail address already exists".into()));
+        }
+        let user = app_user::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            organisation_id: Set(actor.organisation_id),
+            email: Set(email.as_str().into()),
+            name: Set(name),
+            role: Set(actor.organisation_kind.role().as_str().into()),
+            is_organisation_admin: Set(organisation_admin),
+            status: Set(USER_INVITED.into()),
+            password_hash: Set(None),
+            invitation_token_hash: Set(Some(token_hash(&token))),
+            invitation_expires_at: Set(Some(expires_at)),
+            created_at: Set(now),
+            updated_at: Set(now),
+        }
+        .insert(&txn)
+        .await?;
+        let summary = json!({ "organisationAdmin": organisation_admin });
+        audit::record(&txn, now, AuditRecord::by(actor, "user.invited", "user", user.id, summary)).await?;
+        txn.commit().await?;
+        Ok(Invitation { user, token, expires_at })
+    }
+
+    /// The invitee sets their password; the invitation token then no longer works.
+    pub async fn accept_invitation(&self, token: &str, new_password: &str) -> ServiceResult<app_user::Model> {
+        let password_hash = password::hash(Password::parse(new_password)?).await?;
+        let now = self.clock.now();
+        let txn = begin_write(&self.db).await?;
+        let invited = app_user::Entity::find()
+            .filter(app_user::Column::InvitationTokenHash.eq(token_hash(token)))
+            .filter(app_user::Column::Status.eq(USER_INVITED))
+            .one(&txn)
+            .await?
+            .filter(|user| user.invitation_expires_at.is_some_and(|expiry| expiry > now))
+            .ok_or_else(|| ServiceError::Unauthenticated("the invitation is invalid or has expired".into()))?;
+        let mut accepted = invited.into_active_model();
+        accepted.status = Set(USER_ACTIVE.into());
+        accepted.password_hash = Set(Some(password_hash));
+        accepted.invitation_token_hash = Set(None);
+        accepted.invitation_expires_at = Set(None);
+        accepted.updated_at = Set(now);
+        let user = accepted.update(&txn).await?;
+        let record = AuditRecord {
+            actor_user_id: Some(user.id),
+            actor_organisation_id: Some(user.organisation_id),
+            action: "user.invitation_accepted",
+            subject_type: "user",
+            subject_id: user.id.to_string(),
+            summary: json!({}),
+        };
+        audit::record(&txn, now, record).await?;
+        txn.commit().await?;
+        Ok(user)
+    }
+
+    async fn organisation_of(&self, user: &app_user::Model) -> ServiceResult<organisation::Model> {
+        organisation::Entity::find_by_id(user.organisation_id)
+            .one(&self.db)
+            .await?
+            .ok_or_else(|| ServiceError::internal("user without organisation"))
+    }
+
+    /// One organisation, if the actor may see it; otherwise as if it did not exist.
+    pub async fn organisation(&self, actor: &Actor, id: Uuid) -> ServiceResult<Option<organisation::Model>> {
+        actor.require(Permission::ViewOwnOrganisation)?;
+        if !actor.may_view_organisation(id) {
+            return Ok(None);
+        }
+        Ok(organisation::Entity::find_by_id(id).one(&self.db).await?)
+    }
+
+    pub async fn user(&self, actor: &Actor, id: Uuid) -> ServiceResult<Option<app_user::Model>> {
+        let user = app_user::Entity::find_by_id(id).one(&self.db).await?;
+        Ok(user.filter(|u| u.id == actor.user_id || actor.may_view_organisation(u.organisation_id)))
+    }
+
+    /// Organisations for the agency and admins, oldest first.
+    pub async fn organisations(
+        &self,
+        actor: &Actor,
+        filter: OrganisationFilter,
+        page: PageRequest<Uuid>,
+    ) -> ServiceResult<Page<organisation::Model>> {
+        actor.require(Permission::ViewAllOrganisations)?;
+        let mut query = organisation::Entity::find().order_by_asc(organisation::Column::Id);
+        if let Some(kind) = filter.kind {
+            query = query.filter(organisation::Column::Kind.eq(kind.as_str()));
+        }
+        if let Some(status) = filter.status {
+            query = query.filter(organisation::Column::Status.eq(status.as_str()));
+        }
+        if let Some(after) = page.after {
+            query = query.filter(organisation::Column::Id.gt(after));
+        }
+        let rows = query.limit(page.limit + 1).all(&self.db).await?;
+        Ok(Page::from_overfetched(rows, page.limit))
+    }
+
+    // Batch loaders: one query for many organisations, so lists stay at a constant number of queries.
+
+    pub async fn organisations_by_ids(&self, ids: &[Uuid]) -> ServiceResult<Vec<organisation::Model>> {
+        Ok(organisation::Entity::find().filter(organisation::Column::Id.is_in(ids.iter().copied())).all(&self.db).await?)
+    }
+
+    pub async fn users_of(&self, organisation_ids: &[Uuid]) -> ServiceResult<Vec<app_user::Model>> {
+        Ok(app_user::Entity::find()
+            .filter(app_user::Column::OrganisationId.is_in(organisation_ids.iter().copied()))
+            .order_by_asc(app_user::Column::Id)
+            .all(&self.db)
+            .await?)
+    }
+
+    pub async fn delivery_points_of(&self, organisation_ids: &[Uuid]) -> ServiceResult<Vec<delivery_point::Model>> {
+        Ok(delivery_point::Entity::find()
+            .filter(delivery_point::Column::OrganisationId.is_in(organisation_ids.iter().copied()))
+            .order_by_asc(delivery_point::Column::Id)
+            .all(&self.db)
+            .await?)
+    }
+
+    pub async fn categories_of(&self, organisation_ids: &[Uuid]) -> ServiceResult<Vec<organisation_category::Model>> {
+        Ok(organisation_category::Entity::find()
+            .filter(organisation_category::Column::OrganisationId.is_in(organisation_ids.iter().copied()))
+            .order_by_asc(organisation_category::Column::Category)
+            .all(&self.db)
+            .await?)
+    }
+
+    /// Whether any organisation exists yet (demo data goes only into an empty database).
+    pub async fn is_empty(&self) -> ServiceResult<bool> {
+        Ok(organisation::Entity::find().one(&self.db).await?.is_none())
+    }
+
+    pub fn db(&self) -> &DatabaseConnection {
+        &self.db
+    }
+}

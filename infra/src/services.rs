@@ -1,0 +1,39 @@
+//! Every use case, wired to one database and one clock.
+
+use std::sync::Arc;
+
+use chrono::Duration;
+use domain::clock::Clock;
+use sea_orm::DatabaseConnection;
+
+use crate::{
+    audit::AuditLog, catalogue::CatalogueService, config::Settings, identity::IdentityService, tokens::AccessTokens,
+};
+
+#[derive(Clone)]
+pub struct Services {
+    pub db: DatabaseConnection,
+    pub clock: Arc<dyn Clock>,
+    pub identity: IdentityService,
+    pub catalogue: CatalogueService,
+    pub audit: AuditLog,
+}
+
+impl Services {
+    pub fn new(db: DatabaseConnection, clock: Arc<dyn Clock>, settings: &Settings) -> anyhow::Result<Self> {
+        let access_tokens =
+            Arc::new(AccessTokens::new(&settings.jwt_secret, Duration::seconds(settings.access_token_ttl_seconds))?);
+        Ok(Self {
+            identity: IdentityService::new(
+                db.clone(),
+                clock.clone(),
+                access_tokens,
+                Duration::days(settings.refresh_token_ttl_days),
+            ),
+            catalogue: CatalogueService::new(db.clone(), clock.clone()),
+            audit: AuditLog::new(db.clone()),
+            db,
+            clock,
+        })
+    }
+}
