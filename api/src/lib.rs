@@ -1,1 +1,6 @@
+//! The `lumbung` server: HTTP (axum), the GraphQL schema (async-graphql) and start-up.
 
+pub mod graphql;
+pub mod http;
+pub mod startup;
+pub mod telemetry;

@@ -20,7 +20,13 @@ pub struct AuditRecord {
 
 impl AuditRecord {
     /// An entry for something `actor` did.
-    pub fn by(actor: &Actor, action: &'static str, subject_type: &'static str, subject_id: impl ToString, summary: Value) -> Self {
+    pub fn by(
+        actor: &Actor,
+        action: &'static str,
+        subject_type: &'static str,
+        subject_id: impl ToString,
+        summary: Value,
+    ) -> Self {
         Self {
             actor_user_id: Some(actor.user_id),
             actor_organisation_id: Some(actor.organisation_id),
@@ -32,7 +38,12 @@ impl AuditRecord {
     }
 
     /// An entry for something done without a logged-in actor (registration, a failed login, the CLI).
-    pub fn anonymous(action: &'static str, subject_type: &'static str, subject_id: impl ToString, summary: Value) -> Self {
+    pub fn anonymous(
+        action: &'static str,
+        subject_type: &'static str,
+        subject_id: impl ToString,
+        summary: Value,
+    ) -> Self {
         Self {
             actor_user_id: None,
             actor_organisation_id: None,
@@ -45,7 +56,11 @@ impl AuditRecord {
 }
 
 /// Writes `record` at `at` through `connection`, which should be the use case's own transaction.
-pub async fn record(connection: &impl ConnectionTrait, at: DateTime<Utc>, record: AuditRecord) -> Result<(), DbErr> {
+pub async fn record(
+    connection: &impl ConnectionTrait,
+    at: DateTime<Utc>,
+    record: AuditRecord,
+) -> Result<(), DbErr> {
     audit_entry::ActiveModel {
         id: Set(Uuid::now_v7()),
         occurred_at: Set(at),

@@ -50,29 +50,179 @@ const SUPPLIERS: [(&str, &str, bool, &[Category]); 6] = [
         true,
         &[Category::SubsidisedFertiliser, Category::Fertiliser],
     ),
-    ("Perum BULOG Kanwil Jawa Timur", "penjualan@bulog.demo", true, &[Category::Staple]),
-    ("CV Tani Makmur Malang", "sales@tanimakmur.demo", false, &[Category::SubsidisedFertiliser, Category::Fertiliser]),
-    ("UD Sri Rejeki Pupuk", "sales@srirejeki.demo", false, &[Category::SubsidisedFertiliser]),
-    ("PT Lancar Agro Distribusi", "sales@lancaragro.demo", false, &[Category::SubsidisedFertiliser]),
-    ("UD Sumber Pangan Arjosari", "sales@sumberpangan.demo", false, &[Category::Staple, Category::Lpg, Category::Water]),
+    (
+        "Perum BULOG Kanwil Jawa Timur",
+        "penjualan@bulog.demo",
+        true,
+        &[Category::Staple],
+    ),
+    (
+        "CV Tani Makmur Malang",
+        "sales@tanimakmur.demo",
+        false,
+        &[Category::SubsidisedFertiliser, Category::Fertiliser],
+    ),
+    (
+        "UD Sri Rejeki Pupuk",
+        "sales@srirejeki.demo",
+        false,
+        &[Category::SubsidisedFertiliser],
+    ),
+    (
+        "PT Lancar Agro Distribusi",
+        "sales@lancaragro.demo",
+        false,
+        &[Category::SubsidisedFertiliser],
+    ),
+    (
+        "UD Sumber Pangan Arjosari",
+        "sales@sumberpangan.demo",
+        false,
+        &[Category::Staple, Category::Lpg, Category::Water],
+    ),
 ];
 
 /// (code, Indonesian name, English name, unit, category, kind, price, area scope, area name, effective from, note)
-type CatalogueRow = (&'static str, &'static str, &'static str, Unit, Category, PriceKind, i64, AreaScope, Option<&'static str>, (i32, u32, u32), &'static str);
+type CatalogueRow = (
+    &'static str,
+    &'static str,
+    &'static str,
+    Unit,
+    Category,
+    PriceKind,
+    i64,
+    AreaScope,
+    Option<&'static str>,
+    (i32, u32, u32),
+    &'static str,
+);
 
 const CATALOGUE: [CatalogueRow; 9] = [
-    ("UREA-SUB", "Pupuk Urea bersubsidi", "Subsidised urea fertiliser", Unit::Kilogram, Category::SubsidisedFertiliser, PriceKind::Het, 1_800, AreaScope::National, None, (2025, 10, 22), "HET pupuk bersubsidi, turun 20% mulai 22 Oktober 2025"),
-    ("NPK-SUB", "Pupuk NPK bersubsidi", "Subsidised NPK fertiliser", Unit::Kilogram, Category::SubsidisedFertiliser, PriceKind::Het, 1_840, AreaScope::National, None, (2025, 10, 22), "HET pupuk bersubsidi, turun 20% mulai 22 Oktober 2025"),
-    ("ORGANIK-SUB", "Pupuk organik bersubsidi", "Subsidised organic fertiliser", Unit::Kilogram, Category::SubsidisedFertiliser, PriceKind::Het, 640, AreaScope::National, None, (2025, 10, 22), "HET pupuk bersubsidi, turun 20% mulai 22 Oktober 2025"),
-    ("BERAS-MEDIUM", "Beras medium", "Medium-grade rice", Unit::Kilogram, Category::Staple, PriceKind::Het, 13_500, AreaScope::Province, Some(PROVINCE), (2025, 8, 22), "HET zona 1"),
-    ("BERAS-PREMIUM", "Beras premium", "Premium rice", Unit::Kilogram, Category::Staple, PriceKind::Het, 14_900, AreaScope::Province, Some(PROVINCE), (2025, 8, 22), "HET zona 1"),
-    ("MINYAKITA", "Minyak goreng Minyakita", "Minyakita cooking oil", Unit::Litre, Category::Staple, PriceKind::Het, 15_700, AreaScope::National, None, (2024, 8, 14), "HET Minyakita"),
-    ("LPG-3KG", "LPG 3 kg", "3 kg LPG cylinder", Unit::Cylinder, Category::Lpg, PriceKind::Het, 18_000, AreaScope::Province, Some(PROVINCE), (2025, 1, 1), "HET LPG 3 kg Jawa Timur"),
-    ("TELUR-AYAM", "Telur ayam ras", "Chicken eggs", Unit::Kilogram, Category::Staple, PriceKind::Reference, 30_000, AreaScope::City, Some(CITY), (2026, 11, 1), "Harga acuan (survei pasar)"),
-    ("AIR-GALON-19L", "Air minum isi ulang 19 l", "Refill drinking water, 19 l", Unit::Gallon, Category::Water, PriceKind::Reference, 5_000, AreaScope::City, Some(CITY), (2026, 11, 1), "Harga acuan ilustratif"),
+    (
+        "UREA-SUB",
+        "Pupuk Urea bersubsidi",
+        "Subsidised urea fertiliser",
+        Unit::Kilogram,
+        Category::SubsidisedFertiliser,
+        PriceKind::Het,
+        1_800,
+        AreaScope::National,
+        None,
+        (2025, 10, 22),
+        "HET pupuk bersubsidi, turun 20% mulai 22 Oktober 2025",
+    ),
+    (
+        "NPK-SUB",
+        "Pupuk NPK bersubsidi",
+        "Subsidised NPK fertiliser",
+        Unit::Kilogram,
+        Category::SubsidisedFertiliser,
+        PriceKind::Het,
+        1_840,
+        AreaScope::National,
+        None,
+        (2025, 10, 22),
+        "HET pupuk bersubsidi, turun 20% mulai 22 Oktober 2025",
+    ),
+    (
+        "ORGANIK-SUB",
+        "Pupuk organik bersubsidi",
+        "Subsidised organic fertiliser",
+        Unit::Kilogram,
+        Category::SubsidisedFertiliser,
+        PriceKind::Het,
+        640,
+        AreaScope::National,
+        None,
+        (2025, 10, 22),
+        "HET pupuk bersubsidi, turun 20% mulai 22 Oktober 2025",
+    ),
+    (
+        "BERAS-MEDIUM",
+        "Beras medium",
+        "Medium-grade rice",
+        Unit::Kilogram,
+        Category::Staple,
+        PriceKind::Het,
+        13_500,
+        AreaScope::Province,
+        Some(PROVINCE),
+        (2025, 8, 22),
+        "HET zona 1",
+    ),
+    (
+        "BERAS-PREMIUM",
+        "Beras premium",
+        "Premium rice",
+        Unit::Kilogram,
+        Category::Staple,
+        PriceKind::Het,
+        14_900,
+        AreaScope::Province,
+        Some(PROVINCE),
+        (2025, 8, 22),
+        "HET zona 1",
+    ),
+    (
+        "MINYAKITA",
+        "Minyak goreng Minyakita",
+        "Minyakita cooking oil",
+        Unit::Litre,
+        Category::Staple,
+        PriceKind::Het,
+        15_700,
+        AreaScope::National,
+        None,
+        (2024, 8, 14),
+        "HET Minyakita",
+    ),
+    (
+        "LPG-3KG",
+        "LPG 3 kg",
+        "3 kg LPG cylinder",
+        Unit::Cylinder,
+        Category::Lpg,
+        PriceKind::Het,
+        18_000,
+        AreaScope::Province,
+        Some(PROVINCE),
+        (2025, 1, 1),
+        "HET LPG 3 kg Jawa Timur",
+    ),
+    (
+        "TELUR-AYAM",
+        "Telur ayam ras",
+        "Chicken eggs",
+        Unit::Kilogram,
+        Category::Staple,
+        PriceKind::Reference,
+        30_000,
+        AreaScope::City,
+        Some(CITY),
+        (2026, 11, 1),
+        "Harga acuan (survei pasar)",
+    ),
+    (
+        "AIR-GALON-19L",
+        "Air minum isi ulang 19 l",
+        "Refill drinking water, 19 l",
+        Unit::Gallon,
+        Category::Water,
+        PriceKind::Reference,
+        5_000,
+        AreaScope::City,
+        Some(CITY),
+        (2026, 11, 1),
+        "Harga acuan ilustratif",
+    ),
 ];
 
-fn simple_organisation(kind: OrganisationKind, name: &str, email: &str, person: &str) -> OrganisationInput {
+fn simple_organisation(
+    kind: OrganisationKind,
+    name: &str,
+    email: &str,
+    person: &str,
+) -> OrganisationInput {
     OrganisationInput {
         kind,
         name: name.into(),
@@ -84,35 +234,57 @@ fn simple_organisation(kind: OrganisationKind, name: &str, email: &str, person: 
         is_state_owned: false,
         categories: vec![],
         delivery_points: vec![],
-        first_user: FirstUserInput { email: email.into(), name: person.into(), password: DEMO_PASSWORD.into() },
+        first_user: FirstUserInput {
+            email: email.into(),
+            name: person.into(),
+            password: DEMO_PASSWORD.into(),
+        },
     }
 }
 
 /// Seeds the demo into an empty database and returns the logins; refuses a database that already has data.
 pub async fn seed(services: &Services) -> ServiceResult<Vec<DemoLogin>> {
     if !services.identity.is_empty().await? {
-        return Err(ServiceError::Conflict("the database already has data; demo data goes only into an empty one".into()));
+        return Err(ServiceError::Conflict(
+            "the database already has data; demo data goes only into an empty one".into(),
+        ));
     }
     let mut logins = Vec::new();
     let mut add = |organisation: &str, role: &'static str, email: &str| {
-        logins.push(DemoLogin { organisation: organisation.into(), role, email: email.into() });
+        logins.push(DemoLogin {
+            organisation: organisation.into(),
+            role,
+            email: email.into(),
+        });
     };
 
     let identity = &services.identity;
-    identity.create_platform_admin("admin@lumbung.demo", "Admin Platform", DEMO_PASSWORD).await?;
+    identity
+        .create_platform_admin("admin@lumbung.demo", "Admin Platform", DEMO_PASSWORD)
+        .await?;
     add("Lumbung Platform", "PLATFORM_ADMIN", "admin@lumbung.demo");
 
     let agency = "Diskopindag Kota Malang";
     let email = "analis@diskopindag-malang.demo";
     identity
-        .create_verified_unattended(simple_organisation(OrganisationKind::Agency, agency, email, "Rina Analis"))
+        .create_verified_unattended(simple_organisation(
+            OrganisationKind::Agency,
+            agency,
+            email,
+            "Rina Analis",
+        ))
         .await?;
     add(agency, "AGENCY_ANALYST", email);
 
     for (index, (place, kelurahan, kecamatan)) in MALANG_COOPERATIVES.iter().enumerate() {
         let name = format!("Koperasi Kelurahan Merah Putih {place}");
         let email = format!("{}@kmp.demo", place.to_lowercase());
-        let mut input = simple_organisation(OrganisationKind::Cooperative, &name, &email, &format!("Pengurus KMP {place}"));
+        let mut input = simple_organisation(
+            OrganisationKind::Cooperative,
+            &name,
+            &email,
+            &format!("Pengurus KMP {place}"),
+        );
         input.registration_number = Some(format!("AHU-{:07}.AH.01.29.TAHUN 2025", 1_000 + index));
         input.kelurahan = Some((*kelurahan).into());
         input.kecamatan = Some((*kecamatan).into());
@@ -128,20 +300,36 @@ pub async fn seed(services: &Services) -> ServiceResult<Vec<DemoLogin>> {
     }
 
     for (name, email, state_owned, categories) in SUPPLIERS {
-        let mut input = simple_organisation(OrganisationKind::Supplier, name, email, &format!("Sales {name}"));
+        let mut input = simple_organisation(
+            OrganisationKind::Supplier,
+            name,
+            email,
+            &format!("Sales {name}"),
+        );
         input.is_state_owned = state_owned;
         input.categories = categories.to_vec();
         identity.create_verified_unattended(input).await?;
         add(name, "SUPPLIER_SALES", email);
     }
 
-    for (code, name_id, name_en, unit, category, kind, price, scope, area, (y, m, d), note) in CATALOGUE {
+    for (code, name_id, name_en, unit, category, kind, price, scope, area, (y, m, d), note) in
+        CATALOGUE
+    {
         services
             .catalogue
-            .create_commodity(None, CommodityInput { code: code.into(), name_id: name_id.into(), name_en: name_en.into(), unit, category })
+            .create_commodity(
+                None,
+                CommodityInput {
+                    code: code.into(),
+                    name_id: name_id.into(),
+                    name_en: name_en.into(),
+                    unit,
+                    category,
+                },
+            )
             .await?;
-        let effective_from =
-            NaiveDate::from_ymd_opt(y, m, d).ok_or_else(|| ServiceError::internal("bad date in demo catalogue"))?;
+        let effective_from = NaiveDate::from_ymd_opt(y, m, d)
+            .ok_or_else(|| ServiceError::internal("bad date in demo catalogue"))?;
         services
             .catalogue
             .set_price_reference(

@@ -10,7 +10,11 @@ impl MigrationName for Migration {
     }
 }
 
-fn foreign_key(from_table: &'static str, from_column: &'static str, to_table: &'static str) -> ForeignKeyCreateStatement {
+fn foreign_key(
+    from_table: &'static str,
+    from_column: &'static str,
+    to_table: &'static str,
+) -> ForeignKeyCreateStatement {
     ForeignKey::create()
         .name(format!("fk_{from_table}_{from_column}"))
         .from(from_table, from_column)
@@ -21,7 +25,9 @@ fn foreign_key(from_table: &'static str, from_column: &'static str, to_table: &'
 
 fn index(table: &'static str, columns: &[&'static str]) -> IndexCreateStatement {
     let mut statement = Index::create();
-    statement.name(format!("ix_{table}_{}", columns.join("_"))).table(table);
+    statement
+        .name(format!("ix_{table}_{}", columns.join("_")))
+        .table(table);
     for column in columns {
         statement.col(*column);
     }
@@ -53,7 +59,9 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        manager.create_index(index("organisation", &["kind", "status"])).await?;
+        manager
+            .create_index(index("organisation", &["kind", "status"]))
+            .await?;
 
         manager
             .create_table(
@@ -62,11 +70,17 @@ impl MigrationTrait for Migration {
                     .col(uuid("organisation_id"))
                     .col(string_len("category", 32))
                     .primary_key(Index::create().col("organisation_id").col("category"))
-                    .foreign_key(&mut foreign_key("organisation_category", "organisation_id", "organisation"))
+                    .foreign_key(&mut foreign_key(
+                        "organisation_category",
+                        "organisation_id",
+                        "organisation",
+                    ))
                     .to_owned(),
             )
             .await?;
-        manager.create_index(index("organisation_category", &["category"])).await?;
+        manager
+            .create_index(index("organisation_category", &["category"]))
+            .await?;
 
         manager
             .create_table(
@@ -80,11 +94,17 @@ impl MigrationTrait for Migration {
                     .col(string_len("kecamatan", 80))
                     .col(string_len("city", 80))
                     .col(timestamp_with_time_zone("created_at"))
-                    .foreign_key(&mut foreign_key("delivery_point", "organisation_id", "organisation"))
+                    .foreign_key(&mut foreign_key(
+                        "delivery_point",
+                        "organisation_id",
+                        "organisation",
+                    ))
                     .to_owned(),
             )
             .await?;
-        manager.create_index(index("delivery_point", &["organisation_id"])).await?;
+        manager
+            .create_index(index("delivery_point", &["organisation_id"]))
+            .await?;
 
         manager
             .create_table(
@@ -102,11 +122,17 @@ impl MigrationTrait for Migration {
                     .col(timestamp_with_time_zone_null("invitation_expires_at"))
                     .col(timestamp_with_time_zone("created_at"))
                     .col(timestamp_with_time_zone("updated_at"))
-                    .foreign_key(&mut foreign_key("app_user", "organisation_id", "organisation"))
+                    .foreign_key(&mut foreign_key(
+                        "app_user",
+                        "organisation_id",
+                        "organisation",
+                    ))
                     .to_owned(),
             )
             .await?;
-        manager.create_index(index("app_user", &["organisation_id"])).await?;
+        manager
+            .create_index(index("app_user", &["organisation_id"]))
+            .await?;
 
         manager
             .create_table(
@@ -124,8 +150,12 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        manager.create_index(index("refresh_token", &["family_id"])).await?;
-        manager.create_index(index("refresh_token", &["user_id"])).await?;
+        manager
+            .create_index(index("refresh_token", &["family_id"]))
+            .await?;
+        manager
+            .create_index(index("refresh_token", &["user_id"]))
+            .await?;
 
         manager
             .create_table(
@@ -154,8 +184,12 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        manager.create_index(index("audit_entry", &["subject_type", "subject_id"])).await?;
-        manager.create_index(index("audit_entry", &["actor_organisation_id"])).await?;
+        manager
+            .create_index(index("audit_entry", &["subject_type", "subject_id"]))
+            .await?;
+        manager
+            .create_index(index("audit_entry", &["actor_organisation_id"]))
+            .await?;
 
         manager
             .create_table(
@@ -187,15 +221,28 @@ impl MigrationTrait for Migration {
                     .col(text_null("note"))
                     .col(timestamp_with_time_zone("created_at"))
                     .col(uuid_null("created_by"))
-                    .foreign_key(&mut foreign_key("price_reference", "commodity_id", "commodity"))
+                    .foreign_key(&mut foreign_key(
+                        "price_reference",
+                        "commodity_id",
+                        "commodity",
+                    ))
                     .to_owned(),
             )
             .await?;
         manager
             .create_index(
-                index("price_reference", &["commodity_id", "kind", "area_scope", "area_name", "effective_from"])
-                    .unique()
-                    .to_owned(),
+                index(
+                    "price_reference",
+                    &[
+                        "commodity_id",
+                        "kind",
+                        "area_scope",
+                        "area_name",
+                        "effective_from",
+                    ],
+                )
+                .unique()
+                .to_owned(),
             )
             .await?;
         Ok(())
@@ -213,7 +260,9 @@ impl MigrationTrait for Migration {
             "organisation_category",
             "organisation",
         ] {
-            manager.drop_table(Table::drop().table(table).to_owned()).await?;
+            manager
+                .drop_table(Table::drop().table(table).to_owned())
+                .await?;
         }
         Ok(())
     }

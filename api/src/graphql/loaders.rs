@@ -1,0 +1,130 @@
+//! One DataLoader per relation, created per request: a list of N parents costs one query per relation, not N.
+
+use std::{collections::HashMap, sync::Arc};
+
+use async_graphql::dataloader::{DataLoader, Loader};
+use infra::{
+    ServiceError,
+    entities::{app_user, delivery_point, organisation, price_reference},
+    services::Services,
+};
+use uuid::Uuid;
+
+macro_rules! grouped_loader {
+    ($(#[$meta:meta])* $name:ident, $value:ty, |$services:ident, $keys:ident| $fetch:expr, |$row:ident| $key:expr) => {
+        $(#[$meta])*
+        pub struct $name(Services);
+
+        impl Loader<Uuid> for $name {
+            type Value = Vec<$value>;
+            type Error = Arc<ServiceError>;
+
+            async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+                let $services = &self.0;
+                let $keys = keys;
+                let rows: Vec<$value> = $fetch.await.map_err(Arc::new)?;
+                let mut grouped: HashMap<Uuid, Self::Value> = HashMap::new();
+                for $row in rows {
+                    grouped.entry($key).or_default().push($row);
+                }
+                Ok(grouped)
+            }
+        }
+    };
+}
+
+grouped_loader!(
+    /// Delivery points by organisation id.
+    DeliveryPointsByOrganisation, delivery_point::Model,
+    |services, keys| services.identity.delivery_points_of(keys),
+    |row| row.organisation_id
+);
+
+grouped_loader!(
+    /// Users by organisation id.
+    UsersByOrganisation, app_user::Model,
+    |services, keys| services.identity.users_of(keys),
+    |row| row.organisation_id
+);
+
+grouped_loader!(
+    /// Price references by commodity id, newest first.
+    PriceReferencesByCommodity, price_reference::Model,
+    |services, keys| services.catalogue.price_references_of(keys),
+    |row| row.commodity_id
+);
+
+/// Categories a supplier sells, by organisation id.
+pub struct CategoriesByOrganisation(Services);
+
+impl Loader<Uuid> for CategoriesByOrganisation {
+    type Value = Vec<String>;
+    type Error = Arc<ServiceError>;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        let rows = self
+            .0
+            .identity
+            .categories_of(keys)
+            .await
+            .map_err(Arc::new)?;
+        let mut grouped: HashMap<Uuid, Vec<String>> = HashMap::new();
+        for row in rows {
+            grouped
+                .entry(row.organisation_id)
+                .or_default()
+                .push(row.category);
+        }
+        Ok(grouped)
+    }
+}
+
+/// Organisations by id.
+pub struct OrganisationById(Services);
+
+impl Loader<Uuid> for OrganisationById {
+    type Value = organisation::Model;
+    type Error = Arc<ServiceError>;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        let rows = self
+            .0
+            .identity
+            .organisations_by_ids(keys)
+            .await
+            .map_err(Arc::new)?;
+        Ok(rows.into_iter().map(|row| (row.id, row)).collect())
+    }
+}
+
+/// The loaders of one request.
+pub struct Loaders {
+    pub delivery_points: DataLoader<DeliveryPointsByOrganisation>,
+    pub users: DataLoader<UsersByOrganisation>,
+    pub categories: DataLoader<CategoriesByOrganisation>,
+    pub organisations: DataLoader<OrganisationById>,
+    pub price_references: DataLoader<PriceReferencesByCommodity>,
+}
+
+impl Loaders {
+    pub fn new(services: &Services) -> Self {
+        Self {
+            delivery_points: DataLoader::new(
+                DeliveryPointsByOrganisation(services.clone()),
+                tokio::spawn,
+            ),
+            users: DataLoader::new(UsersByOrganisation(services.clone()), tokio::spawn),
+            categories: DataLoader::new(CategoriesByOrganisation(services.clone()), tokio::spawn),
+            organisations: DataLoader::new(OrganisationById(services.clone()), tokio::spawn),
+            price_references: DataLoader::new(
+                PriceReferencesByCommodity(services.clone()),
+                tokio::spawn,
+            ),
+        }
+    }
+}
+
+/// Turns a loader error into a GraphQL error with its code.
+pub fn loader_error(error: Arc<ServiceError>) -> async_graphql::Error {
+    super::error::describe(&error)
+}

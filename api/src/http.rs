@@ -1,0 +1,290 @@
+//! The HTTP surface: `/graphql` (POST, and GET for queries and GraphiQL), health, readiness and metrics.
+
+use std::{sync::Arc, time::Instant};
+
+use async_graphql::{
+    BatchRequest, Request as GraphqlRequest, Response as GraphqlResponse, ServerError, Variables,
+    http::GraphiQLSource,
+    parser::{parse_query, types::OperationType},
+};
+use axum::{
+    Json, Router,
+    body::Bytes,
+    extract::{DefaultBodyLimit, MatchedPath, Query, Request, State},
+    http::{HeaderMap, HeaderValue, StatusCode, header},
+    middleware::{self, Next},
+    response::{Html, IntoResponse, Response},
+    routing::get,
+};
+use infra::{ServiceError, config::Settings, services::Services};
+use metrics_exporter_prometheus::PrometheusHandle;
+use serde::Deserialize;
+use serde_json::json;
+use tower_http::{
+    catch_panic::CatchPanicLayer,
+    request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
+    trace::{DefaultOnResponse, TraceLayer},
+};
+
+use crate::graphql::{
+    LumbungSchema, build_schema,
+    error::assign_missing_codes,
+    guard::{Caller, DecisionLedger},
+    loaders::Loaders,
+};
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    pub schema: LumbungSchema,
+    pub services: Services,
+    pub settings: Arc<Settings>,
+    pub metrics: PrometheusHandle,
+}
+
+impl AppState {
+    pub fn new(services: Services, settings: Settings, metrics: PrometheusHandle) -> Self {
+        let schema = build_schema(
+            services.clone(),
+            &settings.graphql,
+            settings.is_production(),
+        );
+        Self {
+            schema,
+            services,
+            settings: Arc::new(settings),
+            metrics,
+        }
+    }
+}
+
+const REQUEST_ID: &str = "x-request-id";
+
+/// The whole application as one axum router.
+pub fn router(state: AppState) -> Router {
+    let request_id = header::HeaderName::from_static(REQUEST_ID);
+    Router::new()
+        .route("/graphql", get(graphql_get).post(graphql_post))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics_text))
+        .layer(DefaultBodyLimit::max(state.settings.max_body_bytes))
+        .layer(middleware::from_fn(record_metrics))
+        .layer(CatchPanicLayer::custom(|_| {
+            tracing::error!("a request handler panicked");
+            error_response(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_SERVER_ERROR", "internal error")
+        }))
+        .layer(PropagateRequestIdLayer::new(request_id.clone()))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(|request: &Request| {
+                    let id = request.headers().get(REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
+                    // Only the path: a query string may carry a GraphQL document and its variables.
+                    tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id = %id)
+                })
+                .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
+        )
+        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+        .with_state(state)
+}
+
+/// A GraphQL-shaped error body with a code, for refusals that happen before the schema runs.
+fn error_response(status: StatusCode, code: &str, message: &str) -> Response {
+    let body =
+        json!({ "data": null, "errors": [{ "message": message, "extensions": { "code": code } }] });
+    (status, Json(body)).into_response()
+}
+
+async fn caller(services: &Services, headers: &HeaderMap) -> Caller {
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
+        return Caller::Anonymous;
+    };
+    let Some(token) = value
+        .to_str()
+        .ok()
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+    else {
+        return Caller::Rejected("the Authorization header must be `Bearer <access token>`".into());
+    };
+    match services.identity.actor_for_access_token(token).await {
+        Ok(actor) => Caller::Actor(actor),
+        Err(ServiceError::Unavailable(_) | ServiceError::Internal(_)) => Caller::Unavailable,
+        Err(error) => Caller::Rejected(error.to_string()),
+    }
+}
+
+async fn execute(state: &AppState, headers: &HeaderMap, request: GraphqlRequest) -> Response {
+    let caller = caller(&state.services, headers).await;
+    let request = request
+        .data(caller)
+        .data(DecisionLedger::default())
+        .data(Loaders::new(&state.services));
+    let mut response: GraphqlResponse = state.schema.execute(request).await;
+    assign_missing_codes(&mut response);
+    for error in &response.errors {
+        let code = error_code(error);
+        metrics::counter!("graphql_errors_total", "code" => code).increment(1);
+    }
+    Json(response).into_response()
+}
+
+fn error_code(error: &ServerError) -> String {
+    error
+        .extensions
+        .as_ref()
+        .and_then(|extensions| extensions.get("code"))
+        .map(|code| code.to_string().trim_matches('"').to_owned())
+        .unwrap_or_default()
+}
+
+async fn graphql_post(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let is_json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.starts_with("application/json") || v.starts_with("application/graphql-response+json")
+        });
+    if !is_json {
+        return error_response(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "UNSUPPORTED_MEDIA_TYPE",
+            "send the GraphQL request as JSON (Content-Type: application/json)",
+        );
+    }
+    let request = match serde_json::from_slice::<BatchRequest>(&body) {
+        Ok(BatchRequest::Single(request)) => request,
+        Ok(BatchRequest::Batch(mut requests)) if requests.len() == 1 => requests.remove(0),
+        Ok(BatchRequest::Batch(_)) => {
+            return error_response(
+                StatusCode::BAD_REQUEST,
+                "BATCH_NOT_ALLOWED",
+                "send one operation per request; batches are not accepted",
+            );
+        }
+        Err(_) => {
+            return error_response(
+                StatusCode::BAD_REQUEST,
+                "BAD_REQUEST",
+                "the body is not a GraphQL request: expected {\"query\": ..., \"variables\": ...}",
+            );
+        }
+    };
+    execute(&state, &headers, request).await
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct GetParameters {
+    query: Option<String>,
+    operation_name: Option<String>,
+    variables: Option<String>,
+}
+
+/// GET runs queries only, so that a link or an image tag can never change anything; without a query it serves
+/// GraphiQL in development.
+async fn graphql_get(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(parameters): Query<GetParameters>,
+) -> Response {
+    let Some(query) = parameters.query else {
+        if state.settings.is_production() {
+            return error_response(
+                StatusCode::NOT_FOUND,
+                "NOT_FOUND",
+                "send GraphQL requests with POST",
+            );
+        }
+        return Html(
+            GraphiQLSource::build()
+                .endpoint("/graphql")
+                .title("Lumbung GraphQL")
+                .finish(),
+        )
+        .into_response();
+    };
+    let Ok(document) = parse_query(&query) else {
+        return error_response(
+            StatusCode::BAD_REQUEST,
+            "GRAPHQL_PARSE_FAILED",
+            "the query does not parse",
+        );
+    };
+    let only_queries = match parameters.operation_name.as_deref() {
+        Some(name) => document.operations.iter().any(|(op_name, op)| {
+            op_name.map(|n| n.as_str()) == Some(name) && op.node.ty == OperationType::Query
+        }),
+        None => document
+            .operations
+            .iter()
+            .all(|(_, op)| op.node.ty == OperationType::Query),
+    };
+    if !only_queries {
+        return error_response(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "METHOD_NOT_ALLOWED",
+            "mutations and subscriptions must be sent with POST",
+        );
+    }
+    let mut request = GraphqlRequest::new(query);
+    if let Some(name) = parameters.operation_name {
+        request = request.operation_name(name);
+    }
+    if let Some(variables) = parameters.variables {
+        match serde_json::from_str::<serde_json::Value>(&variables) {
+            Ok(value) => request = request.variables(Variables::from_json(value)),
+            Err(_) => {
+                return error_response(
+                    StatusCode::BAD_REQUEST,
+                    "BAD_REQUEST",
+                    "variables must be a JSON object",
+                );
+            }
+        }
+    }
+    execute(&state, &headers, request).await
+}
+
+async fn healthz() -> impl IntoResponse {
+    Json(json!({ "status": "ok" }))
+}
+
+/// Ready when the database answers; load balancers stop sending traffic while it does not.
+async fn readyz(State(state): State<AppState>) -> Response {
+    let backend = infra::db::backend_name(&state.services.db);
+    if infra::db::ping(&state.services.db).await {
+        Json(json!({ "status": "ready", "database": backend })).into_response()
+    } else {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({ "status": "unavailable", "database": backend })),
+        )
+            .into_response()
+    }
+}
+
+async fn metrics_text(State(state): State<AppState>) -> Response {
+    let mut response = state.metrics.render().into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+    );
+    response
+}
+
+async fn record_metrics(request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let path = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let method = request.method().to_string();
+    let response = next.run(request).await;
+    let status = response.status().as_u16().to_string();
+    metrics::counter!("http_requests_total", "method" => method.clone(), "path" => path.clone(), "status" => status)
+        .increment(1);
+    metrics::histogram!("http_request_duration_seconds", "method" => method, "path" => path)
+        .record(started.elapsed().as_secs_f64());
+    response
+}

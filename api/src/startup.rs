@@ -1,0 +1,63 @@
+//! Building and running the server: used by `lumbung serve` and by the end-to-end tests alike.
+
+use std::{future::Future, net::SocketAddr, sync::Arc};
+
+use anyhow::Context;
+use domain::clock::Clock;
+use infra::{config::Settings, services::Services};
+use tokio::net::TcpListener;
+
+use crate::{
+    http::{AppState, router},
+    telemetry::metrics_handle,
+};
+
+/// A server bound to its address, with its database migrated, ready to run.
+pub struct Application {
+    listener: TcpListener,
+    state: AppState,
+}
+
+impl Application {
+    /// Connects to and migrates the database, then binds `bind` (port 0 picks a free port).
+    pub async fn build(
+        settings: Settings,
+        bind: &str,
+        clock: Arc<dyn Clock>,
+    ) -> anyhow::Result<Self> {
+        let db = infra::db::connect_and_migrate(&settings.database_url)
+            .await
+            .with_context(|| {
+                format!(
+                    "opening the database {}",
+                    infra::config::redact_url(&settings.database_url)
+                )
+            })?;
+        let services = Services::new(db, clock, &settings)?;
+        let listener = TcpListener::bind(bind)
+            .await
+            .with_context(|| format!("binding {bind}"))?;
+        Ok(Self {
+            listener,
+            state: AppState::new(services, settings, metrics_handle()),
+        })
+    }
+
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    pub fn services(&self) -> &Services {
+        &self.state.services
+    }
+
+    /// Serves until `shutdown` completes, then finishes the requests in flight.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        axum::serve(self.listener, router(self.state))
+            .with_graceful_shutdown(shutdown)
+            .await
+    }
+}
