@@ -44,17 +44,8 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(services: Services, settings: Settings, metrics: PrometheusHandle) -> Self {
-        let schema = build_schema(
-            services.clone(),
-            &settings.graphql,
-            settings.is_production(),
-        );
-        Self {
-            schema,
-            services,
-            settings: Arc::new(settings),
-            metrics,
-        }
+        let schema = build_schema(services.clone(), &settings.graphql, settings.is_production());
+        Self { schema, services, settings: Arc::new(settings), metrics }
     }
 }
 
@@ -90,8 +81,7 @@ pub fn router(state: AppState) -> Router {
 
 /// A GraphQL-shaped error body with a code, for refusals that happen before the schema runs.
 fn error_response(status: StatusCode, code: &str, message: &str) -> Response {
-    let body =
-        json!({ "data": null, "errors": [{ "message": message, "extensions": { "code": code } }] });
+    let body = json!({ "data": null, "errors": [{ "message": message, "extensions": { "code": code } }] });
     (status, Json(body)).into_response()
 }
 
@@ -99,12 +89,7 @@ async fn caller(services: &Services, headers: &HeaderMap) -> Caller {
     let Some(value) = headers.get(header::AUTHORIZATION) else {
         return Caller::Anonymous;
     };
-    let Some(token) = value
-        .to_str()
-        .ok()
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim)
-    else {
+    let Some(token) = value.to_str().ok().and_then(|v| v.strip_prefix("Bearer ")).map(str::trim) else {
         return Caller::Rejected("the Authorization header must be `Bearer <access token>`".into());
     };
     match services.identity.actor_for_access_token(token).await {
@@ -116,10 +101,7 @@ async fn caller(services: &Services, headers: &HeaderMap) -> Caller {
 
 async fn execute(state: &AppState, headers: &HeaderMap, request: GraphqlRequest) -> Response {
     let caller = caller(&state.services, headers).await;
-    let request = request
-        .data(caller)
-        .data(DecisionLedger::default())
-        .data(Loaders::new(&state.services));
+    let request = request.data(caller).data(DecisionLedger::default()).data(Loaders::new(&state.services));
     let mut response: GraphqlResponse = state.schema.execute(request).await;
     assign_missing_codes(&mut response);
     for error in &response.errors {
@@ -142,9 +124,7 @@ async fn graphql_post(State(state): State<AppState>, headers: HeaderMap, body: B
     let is_json = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| {
-            v.starts_with("application/json") || v.starts_with("application/graphql-response+json")
-        });
+        .is_some_and(|v| v.starts_with("application/json") || v.starts_with("application/graphql-response+json"));
     if !is_json {
         return error_response(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -190,35 +170,19 @@ async fn graphql_get(
 ) -> Response {
     let Some(query) = parameters.query else {
         if state.settings.is_production() {
-            return error_response(
-                StatusCode::NOT_FOUND,
-                "NOT_FOUND",
-                "send GraphQL requests with POST",
-            );
+            return error_response(StatusCode::NOT_FOUND, "NOT_FOUND", "send GraphQL requests with POST");
         }
-        return Html(
-            GraphiQLSource::build()
-                .endpoint("/graphql")
-                .title("Lumbung GraphQL")
-                .finish(),
-        )
-        .into_response();
+        return Html(GraphiQLSource::build().endpoint("/graphql").title("Lumbung GraphQL").finish()).into_response();
     };
     let Ok(document) = parse_query(&query) else {
-        return error_response(
-            StatusCode::BAD_REQUEST,
-            "GRAPHQL_PARSE_FAILED",
-            "the query does not parse",
-        );
+        return error_response(StatusCode::BAD_REQUEST, "GRAPHQL_PARSE_FAILED", "the query does not parse");
     };
     let only_queries = match parameters.operation_name.as_deref() {
-        Some(name) => document.operations.iter().any(|(op_name, op)| {
-            op_name.map(|n| n.as_str()) == Some(name) && op.node.ty == OperationType::Query
-        }),
-        None => document
+        Some(name) => document
             .operations
             .iter()
-            .all(|(_, op)| op.node.ty == OperationType::Query),
+            .any(|(op_name, op)| op_name.map(|n| n.as_str()) == Some(name) && op.node.ty == OperationType::Query),
+        None => document.operations.iter().all(|(_, op)| op.node.ty == OperationType::Query),
     };
     if !only_queries {
         return error_response(
@@ -235,11 +199,7 @@ async fn graphql_get(
         match serde_json::from_str::<serde_json::Value>(&variables) {
             Ok(value) => request = request.variables(Variables::from_json(value)),
             Err(_) => {
-                return error_response(
-                    StatusCode::BAD_REQUEST,
-                    "BAD_REQUEST",
-                    "variables must be a JSON object",
-                );
+                return error_response(StatusCode::BAD_REQUEST, "BAD_REQUEST", "variables must be a JSON object");
             }
         }
     }
@@ -256,29 +216,22 @@ async fn readyz(State(state): State<AppState>) -> Response {
     if infra::db::ping(&state.services.db).await {
         Json(json!({ "status": "ready", "database": backend })).into_response()
     } else {
-        (
-            StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({ "status": "unavailable", "database": backend })),
-        )
-            .into_response()
+        (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "status": "unavailable", "database": backend }))).into_response()
     }
 }
 
 async fn metrics_text(State(state): State<AppState>) -> Response {
     let mut response = state.metrics.render().into_response();
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
-    );
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"));
     response
 }
 
 async fn record_metrics(request: Request, next: Next) -> Response {
     let started = Instant::now();
-    let path = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let path =
+        request.extensions().get::<MatchedPath>().map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
     let method = request.method().to_string();
     let response = next.run(request).await;
     let status = response.status().as_u16().to_string();

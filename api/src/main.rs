@@ -8,11 +8,7 @@ use infra::{clock::SystemClock, config::Settings, demo};
 use lumbung_api::{startup::Application, telemetry};
 
 #[derive(Parser)]
-#[command(
-    name = "lumbung",
-    version,
-    about = "Procurement marketplace for Koperasi Merah Putih cooperatives"
-)]
+#[command(name = "lumbung", version, about = "Procurement marketplace for Koperasi Merah Putih cooperatives")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -63,19 +59,13 @@ async fn main() -> anyhow::Result<()> {
                 Err(_) => {
                     eprintln!("password for {email} (one line on standard input):");
                     let mut line = String::new();
-                    std::io::stdin()
-                        .lock()
-                        .read_line(&mut line)
-                        .context("reading the password")?;
+                    std::io::stdin().lock().read_line(&mut line).context("reading the password")?;
                     line.trim_end_matches(['\r', '\n']).to_owned()
                 }
             };
             let db = infra::db::connect_and_migrate(&settings.database_url).await?;
             let services = infra::services::Services::new(db, Arc::new(SystemClock), &settings)?;
-            let user = services
-                .identity
-                .create_platform_admin(&email, &name, &password)
-                .await?;
+            let user = services.identity.create_platform_admin(&email, &name, &password).await?;
             println!("platform admin {} created (id {})", user.email, user.id);
         }
         Command::Serve { bind, demo } => serve(settings, &bind, demo).await?,
@@ -110,10 +100,7 @@ async fn serve(settings: Settings, bind: &str, seed_demo: bool) -> anyhow::Resul
 fn print_demo_logins(logins: &[demo::DemoLogin]) {
     println!("\nDemo logins (password for all: {})", demo::DEMO_PASSWORD);
     for login in logins {
-        println!(
-            "  {:<16} {:<42} {}",
-            login.role, login.email, login.organisation
-        );
+        println!("  {:<16} {:<42} {}", login.role, login.email, login.organisation);
     }
     println!();
 }

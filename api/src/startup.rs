@@ -20,27 +20,13 @@ pub struct Application {
 
 impl Application {
     /// Connects to and migrates the database, then binds `bind` (port 0 picks a free port).
-    pub async fn build(
-        settings: Settings,
-        bind: &str,
-        clock: Arc<dyn Clock>,
-    ) -> anyhow::Result<Self> {
+    pub async fn build(settings: Settings, bind: &str, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
         let db = infra::db::connect_and_migrate(&settings.database_url)
             .await
-            .with_context(|| {
-                format!(
-                    "opening the database {}",
-                    infra::config::redact_url(&settings.database_url)
-                )
-            })?;
+            .with_context(|| format!("opening the database {}", infra::config::redact_url(&settings.database_url)))?;
         let services = Services::new(db, clock, &settings)?;
-        let listener = TcpListener::bind(bind)
-            .await
-            .with_context(|| format!("binding {bind}"))?;
-        Ok(Self {
-            listener,
-            state: AppState::new(services, settings, metrics_handle()),
-        })
+        let listener = TcpListener::bind(bind).await.with_context(|| format!("binding {bind}"))?;
+        Ok(Self { listener, state: AppState::new(services, settings, metrics_handle()) })
     }
 
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
@@ -52,12 +38,7 @@ impl Application {
     }
 
     /// Serves until `shutdown` completes, then finishes the requests in flight.
-    pub async fn run_until(
-        self,
-        shutdown: impl Future<Output = ()> + Send + 'static,
-    ) -> std::io::Result<()> {
-        axum::serve(self.listener, router(self.state))
-            .with_graceful_shutdown(shutdown)
-            .await
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        axum::serve(self.listener, router(self.state)).with_graceful_shutdown(shutdown).await
     }
 }

@@ -22,12 +22,7 @@ pub enum Role {
 }
 
 impl Role {
-    pub const ALL: [Self; 4] = [
-        Self::CoopStaff,
-        Self::SupplierSales,
-        Self::AgencyAnalyst,
-        Self::PlatformAdmin,
-    ];
+    pub const ALL: [Self; 4] = [Self::CoopStaff, Self::SupplierSales, Self::AgencyAnalyst, Self::PlatformAdmin];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -116,10 +111,7 @@ impl Actor {
 
     /// Every permission this actor holds, for `me` and for clients that hide what a user cannot do.
     pub fn permissions(&self) -> Vec<Permission> {
-        Permission::ALL
-            .into_iter()
-            .filter(|permission| self.may(*permission))
-            .collect()
+        Permission::ALL.into_iter().filter(|permission| self.may(*permission)).collect()
     }
 
     /// The authorisation decision: `Ok` or a `Forbidden` error that says what is missing.
@@ -133,10 +125,7 @@ impl Actor {
                 self.organisation_status.as_str()
             )));
         }
-        Err(RuleError::Forbidden(format!(
-            "your role may not {}",
-            describe(permission)
-        )))
+        Err(RuleError::Forbidden(format!("your role may not {}", describe(permission))))
     }
 
     /// Whether this actor may decide about the organisation `target` (of kind `target_kind`).
@@ -144,18 +133,12 @@ impl Actor {
     pub fn may_review(&self, target: Uuid, target_kind: OrganisationKind) -> Result<(), RuleError> {
         self.require(Permission::ReviewOrganisations)?;
         if target == self.organisation_id {
-            return Err(RuleError::Forbidden(
-                "no one may review their own organisation".into(),
-            ));
+            return Err(RuleError::Forbidden("no one may review their own organisation".into()));
         }
         match (self.role, target_kind) {
             (Role::PlatformAdmin, _) => Ok(()),
-            (Role::AgencyAnalyst, OrganisationKind::Cooperative | OrganisationKind::Supplier) => {
-                Ok(())
-            }
-            _ => Err(RuleError::Forbidden(
-                "the agency reviews cooperatives and suppliers only".into(),
-            )),
+            (Role::AgencyAnalyst, OrganisationKind::Cooperative | OrganisationKind::Supplier) => Ok(()),
+            _ => Err(RuleError::Forbidden("the agency reviews cooperatives and suppliers only".into())),
         }
     }
 
@@ -195,15 +178,8 @@ mod tests {
 
     #[test]
     fn pending_organisations_read_but_do_not_act() {
-        let pending = actor(
-            OrganisationKind::Cooperative,
-            OrganisationStatus::Pending,
-            true,
-        );
-        assert_eq!(
-            pending.permissions(),
-            vec![Permission::ViewOwnOrganisation, Permission::ReadCatalogue]
-        );
+        let pending = actor(OrganisationKind::Cooperative, OrganisationStatus::Pending, true);
+        assert_eq!(pending.permissions(), vec![Permission::ViewOwnOrganisation, Permission::ReadCatalogue]);
         let error = pending.require(Permission::ManageOwnUsers).unwrap_err();
         assert!(error.to_string().contains("PENDING"), "{error}");
     }
@@ -213,86 +189,31 @@ mod tests {
         for kind in OrganisationKind::ALL {
             let verified = actor(kind, OrganisationStatus::Verified, false);
             let expected = matches!(kind, OrganisationKind::Agency | OrganisationKind::Platform);
-            assert_eq!(
-                verified.may(Permission::ManageCatalogue),
-                expected,
-                "{kind:?}"
-            );
-            assert_eq!(
-                verified.may(Permission::ReviewOrganisations),
-                expected,
-                "{kind:?}"
-            );
+            assert_eq!(verified.may(Permission::ManageCatalogue), expected, "{kind:?}");
+            assert_eq!(verified.may(Permission::ReviewOrganisations), expected, "{kind:?}");
             assert_eq!(verified.may(Permission::ViewAuditLog), expected, "{kind:?}");
-            assert_eq!(
-                verified.may(Permission::ManageOrganisations),
-                kind == OrganisationKind::Platform
-            );
+            assert_eq!(verified.may(Permission::ManageOrganisations), kind == OrganisationKind::Platform);
         }
     }
 
     #[test]
     fn only_organisation_admins_invite() {
+        assert!(actor(OrganisationKind::Supplier, OrganisationStatus::Verified, true).may(Permission::ManageOwnUsers));
         assert!(
-            actor(
-                OrganisationKind::Supplier,
-                OrganisationStatus::Verified,
-                true
-            )
-            .may(Permission::ManageOwnUsers)
-        );
-        assert!(
-            !actor(
-                OrganisationKind::Supplier,
-                OrganisationStatus::Verified,
-                false
-            )
-            .may(Permission::ManageOwnUsers)
+            !actor(OrganisationKind::Supplier, OrganisationStatus::Verified, false).may(Permission::ManageOwnUsers)
         );
     }
 
     #[test]
     fn the_agency_reviews_cooperatives_and_suppliers_but_not_platforms_or_itself() {
-        let agency = actor(
-            OrganisationKind::Agency,
-            OrganisationStatus::Verified,
-            false,
-        );
-        assert!(
-            agency
-                .may_review(Uuid::from_u128(9), OrganisationKind::Cooperative)
-                .is_ok()
-        );
-        assert!(
-            agency
-                .may_review(Uuid::from_u128(9), OrganisationKind::Supplier)
-                .is_ok()
-        );
-        assert!(
-            agency
-                .may_review(Uuid::from_u128(9), OrganisationKind::Platform)
-                .is_err()
-        );
-        assert!(
-            agency
-                .may_review(agency.organisation_id, OrganisationKind::Agency)
-                .is_err()
-        );
-        let admin = actor(
-            OrganisationKind::Platform,
-            OrganisationStatus::Verified,
-            false,
-        );
-        assert!(
-            admin
-                .may_review(Uuid::from_u128(9), OrganisationKind::Agency)
-                .is_ok()
-        );
-        assert!(
-            admin
-                .may_review(admin.organisation_id, OrganisationKind::Platform)
-                .is_err()
-        );
+        let agency = actor(OrganisationKind::Agency, OrganisationStatus::Verified, false);
+        assert!(agency.may_review(Uuid::from_u128(9), OrganisationKind::Cooperative).is_ok());
+        assert!(agency.may_review(Uuid::from_u128(9), OrganisationKind::Supplier).is_ok());
+        assert!(agency.may_review(Uuid::from_u128(9), OrganisationKind::Platform).is_err());
+        assert!(agency.may_review(agency.organisation_id, OrganisationKind::Agency).is_err());
+        let admin = actor(OrganisationKind::Platform, OrganisationStatus::Verified, false);
+        assert!(admin.may_review(Uuid::from_u128(9), OrganisationKind::Agency).is_ok());
+        assert!(admin.may_review(admin.organisation_id, OrganisationKind::Platform).is_err());
     }
 
     #[test]

@@ -100,36 +100,18 @@ impl PriceArea {
     pub fn parse(scope: AreaScope, name: Option<&str>) -> Result<Self, RuleError> {
         let name = name.map(str::trim).unwrap_or_default();
         match (scope, name.is_empty()) {
-            (AreaScope::National, true) => Ok(Self {
-                scope,
-                name: String::new(),
-            }),
-            (AreaScope::National, false) => Err(RuleError::invalid(
-                "areaName",
-                "a national price has no area name",
-            )),
-            (_, true) => Err(RuleError::invalid(
-                "areaName",
-                "a province or city price needs the area's name",
-            )),
-            (_, false) => Ok(Self {
-                scope,
-                name: bounded_text("areaName", name, 2, 80)?,
-            }),
+            (AreaScope::National, true) => Ok(Self { scope, name: String::new() }),
+            (AreaScope::National, false) => Err(RuleError::invalid("areaName", "a national price has no area name")),
+            (_, true) => Err(RuleError::invalid("areaName", "a province or city price needs the area's name")),
+            (_, false) => Ok(Self { scope, name: bounded_text("areaName", name, 2, 80)? }),
         }
     }
 
     fn covers(&self, place: &Place) -> bool {
         match self.scope {
             AreaScope::National => true,
-            AreaScope::Province => place
-                .province
-                .as_deref()
-                .is_some_and(|p| p.eq_ignore_ascii_case(&self.name)),
-            AreaScope::City => place
-                .city
-                .as_deref()
-                .is_some_and(|c| c.eq_ignore_ascii_case(&self.name)),
+            AreaScope::Province => place.province.as_deref().is_some_and(|p| p.eq_ignore_ascii_case(&self.name)),
+            AreaScope::City => place.city.as_deref().is_some_and(|c| c.eq_ignore_ascii_case(&self.name)),
         }
     }
 }
@@ -168,18 +150,13 @@ pub fn applicable_price<'a>(
 pub fn commodity_code(value: &str) -> Result<String, RuleError> {
     let code = value.trim().to_uppercase();
     let well_formed = (2..=32).contains(&code.len())
-        && code
-            .chars()
-            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '-')
+        && code.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '-')
         && !code.starts_with('-')
         && !code.ends_with('-');
     if well_formed {
         Ok(code)
     } else {
-        Err(RuleError::invalid(
-            "code",
-            "must be 2–32 letters, digits or dashes, e.g. UREA-SUB",
-        ))
+        Err(RuleError::invalid("code", "must be 2–32 letters, digits or dashes, e.g. UREA-SUB"))
     }
 }
 
@@ -192,12 +169,7 @@ mod tests {
         text.parse().unwrap()
     }
 
-    fn reference(
-        price: Decimal,
-        scope: AreaScope,
-        name: Option<&str>,
-        from: &str,
-    ) -> PriceReference {
+    fn reference(price: Decimal, scope: AreaScope, name: Option<&str>, from: &str) -> PriceReference {
         PriceReference {
             kind: PriceKind::Het,
             price,
@@ -214,63 +186,28 @@ mod tests {
         ];
         let anywhere = Place::default();
         assert_eq!(
-            applicable_price(&references, PriceKind::Het, &anywhere, day("2025-10-21"))
-                .unwrap()
-                .price,
+            applicable_price(&references, PriceKind::Het, &anywhere, day("2025-10-21")).unwrap().price,
             dec!(2250)
         );
         assert_eq!(
-            applicable_price(&references, PriceKind::Het, &anywhere, day("2025-10-22"))
-                .unwrap()
-                .price,
+            applicable_price(&references, PriceKind::Het, &anywhere, day("2025-10-22")).unwrap().price,
             dec!(1800)
         );
-        assert!(
-            applicable_price(&references, PriceKind::Het, &anywhere, day("2023-12-31")).is_none()
-        );
-        assert!(
-            applicable_price(
-                &references,
-                PriceKind::Reference,
-                &anywhere,
-                day("2026-01-01")
-            )
-            .is_none()
-        );
+        assert!(applicable_price(&references, PriceKind::Het, &anywhere, day("2023-12-31")).is_none());
+        assert!(applicable_price(&references, PriceKind::Reference, &anywhere, day("2026-01-01")).is_none());
     }
 
     #[test]
     fn a_narrower_area_overrides_a_wider_one_only_where_it_applies() {
         let references = [
             reference(dec!(19000), AreaScope::National, None, "2025-01-01"),
-            reference(
-                dec!(18000),
-                AreaScope::Province,
-                Some("Jawa Timur"),
-                "2024-01-01",
-            ),
+            reference(dec!(18000), AreaScope::Province, Some("Jawa Timur"), "2024-01-01"),
         ];
-        let malang = Place {
-            province: Some("Jawa Timur".into()),
-            city: Some("Kota Malang".into()),
-        };
-        let medan = Place {
-            province: Some("Sumatera Utara".into()),
-            city: Some("Kota Medan".into()),
-        };
+        let malang = Place { province: Some("Jawa Timur".into()), city: Some("Kota Malang".into()) };
+        let medan = Place { province: Some("Sumatera Utara".into()), city: Some("Kota Medan".into()) };
         let on = day("2026-11-28");
-        assert_eq!(
-            applicable_price(&references, PriceKind::Het, &malang, on)
-                .unwrap()
-                .price,
-            dec!(18000)
-        );
-        assert_eq!(
-            applicable_price(&references, PriceKind::Het, &medan, on)
-                .unwrap()
-                .price,
-            dec!(19000)
-        );
+        assert_eq!(applicable_price(&references, PriceKind::Het, &malang, on).unwrap().price, dec!(18000));
+        assert_eq!(applicable_price(&references, PriceKind::Het, &medan, on).unwrap().price, dec!(19000));
     }
 
     #[test]

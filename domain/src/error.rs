@@ -7,10 +7,7 @@ use thiserror::Error;
 pub enum RuleError {
     /// A value from the caller is malformed or out of range (`BAD_USER_INPUT`).
     #[error("{field}: {message}")]
-    InvalidInput {
-        field: &'static str,
-        message: String,
-    },
+    InvalidInput { field: &'static str, message: String },
     /// The thing exists but its current state does not allow the action (`CONFLICT`).
     #[error("{0}")]
     InvalidTransition(String),
@@ -21,9 +18,6 @@ pub enum RuleError {
 
 impl RuleError {
     pub fn invalid(field: &'static str, message: impl Into<String>) -> Self {
-        Self::InvalidInput {
-            field,
-            message: message.into(),
-        }
+        Self::InvalidInput { field, message: message.into() }
     }
 }

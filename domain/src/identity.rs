@@ -3,12 +3,7 @@
 use crate::RuleError;
 
 /// Trims `value` and checks its length in characters and that it holds no control characters.
-pub fn bounded_text(
-    field: &'static str,
-    value: &str,
-    min: usize,
-    max: usize,
-) -> Result<String, RuleError> {
+pub fn bounded_text(field: &'static str, value: &str, min: usize, max: usize) -> Result<String, RuleError> {
     let trimmed = value.trim();
     let length = trimmed.chars().count();
     if length < min {
@@ -19,26 +14,16 @@ pub fn bounded_text(
         });
     }
     if length > max {
-        return Err(RuleError::invalid(
-            field,
-            format!("must be at most {max} characters"),
-        ));
+        return Err(RuleError::invalid(field, format!("must be at most {max} characters")));
     }
     if trimmed.chars().any(char::is_control) {
-        return Err(RuleError::invalid(
-            field,
-            "must not contain control characters",
-        ));
+        return Err(RuleError::invalid(field, "must not contain control characters"));
     }
     Ok(trimmed.to_owned())
 }
 
 /// Optional free text: blank becomes `None`.
-pub fn optional_text(
-    field: &'static str,
-    value: Option<&str>,
-    max: usize,
-) -> Result<Option<String>, RuleError> {
+pub fn optional_text(field: &'static str, value: Option<&str>, max: usize) -> Result<Option<String>, RuleError> {
     match value.map(str::trim) {
         None | Some("") => Ok(None),
         Some(text) => bounded_text(field, text, 1, max).map(Some),
@@ -53,11 +38,7 @@ impl Email {
     pub fn parse(value: &str) -> Result<Self, RuleError> {
         let candidate = value.trim().to_lowercase();
         let invalid = || RuleError::invalid("email", "is not a valid e-mail address");
-        if candidate.len() > 254
-            || candidate
-                .chars()
-                .any(|c| c.is_whitespace() || c.is_control())
-        {
+        if candidate.len() > 254 || candidate.chars().any(|c| c.is_whitespace() || c.is_control()) {
             return Err(invalid());
         }
         let (local, domain) = candidate.split_once('@').ok_or_else(invalid)?;
@@ -87,16 +68,10 @@ impl Password {
     pub fn parse(value: &str) -> Result<Self, RuleError> {
         let length = value.chars().count();
         if length < Self::MIN_CHARS {
-            return Err(RuleError::invalid(
-                "password",
-                format!("must be at least {} characters", Self::MIN_CHARS),
-            ));
+            return Err(RuleError::invalid("password", format!("must be at least {} characters", Self::MIN_CHARS)));
         }
         if length > Self::MAX_CHARS {
-            return Err(RuleError::invalid(
-                "password",
-                format!("must be at most {} characters", Self::MAX_CHARS),
-            ));
+            return Err(RuleError::invalid("password", format!("must be at most {} characters", Self::MAX_CHARS)));
         }
         Ok(Self(value.to_owned()))
     }
@@ -130,16 +105,7 @@ mod tests {
 
     #[test]
     fn malformed_emails_are_refused() {
-        for bad in [
-            "",
-            "no-at-sign",
-            "@example.id",
-            "a@",
-            "a@b",
-            "a b@example.id",
-            "a@@example.id",
-            "a@.example.id",
-        ] {
+        for bad in ["", "no-at-sign", "@example.id", "a@", "a@b", "a b@example.id", "a@@example.id", "a@.example.id"] {
             assert!(Email::parse(bad).is_err(), "{bad:?} should be refused");
         }
     }
@@ -159,10 +125,7 @@ mod tests {
 
     #[test]
     fn text_is_trimmed_and_bounded() {
-        assert_eq!(
-            bounded_text("name", "  Koperasi  ", 1, 20).unwrap(),
-            "Koperasi"
-        );
+        assert_eq!(bounded_text("name", "  Koperasi  ", 1, 20).unwrap(), "Koperasi");
         assert!(bounded_text("name", "   ", 1, 20).is_err());
         assert!(bounded_text("name", "abc\u{0}", 1, 20).is_err());
         assert!(bounded_text("name", &"a".repeat(21), 1, 20).is_err());

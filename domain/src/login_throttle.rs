@@ -14,11 +14,7 @@ pub struct LoginThrottle {
 
 impl Default for LoginThrottle {
     fn default() -> Self {
-        Self {
-            free_failures: 5,
-            first_lock: Duration::seconds(30),
-            longest_lock: Duration::minutes(15),
-        }
+        Self { free_failures: 5, first_lock: Duration::seconds(30), longest_lock: Duration::minutes(15) }
     }
 }
 
@@ -43,25 +39,10 @@ mod tests {
         let throttle = LoginThrottle::default();
         let now = DateTime::<Utc>::UNIX_EPOCH;
         assert_eq!(throttle.locked_until(4, now), None);
-        assert_eq!(
-            throttle.locked_until(5, now),
-            Some(now + Duration::seconds(30))
-        );
-        assert_eq!(
-            throttle.locked_until(6, now),
-            Some(now + Duration::seconds(60))
-        );
-        assert_eq!(
-            throttle.locked_until(7, now),
-            Some(now + Duration::seconds(120))
-        );
-        assert_eq!(
-            throttle.locked_until(60, now),
-            Some(now + Duration::minutes(15))
-        );
-        assert_eq!(
-            throttle.locked_until(u32::MAX, now),
-            Some(now + Duration::minutes(15))
-        );
+        assert_eq!(throttle.locked_until(5, now), Some(now + Duration::seconds(30)));
+        assert_eq!(throttle.locked_until(6, now), Some(now + Duration::seconds(60)));
+        assert_eq!(throttle.locked_until(7, now), Some(now + Duration::seconds(120)));
+        assert_eq!(throttle.locked_until(60, now), Some(now + Duration::minutes(15)));
+        assert_eq!(throttle.locked_until(u32::MAX, now), Some(now + Duration::minutes(15)));
     }
 }

@@ -57,10 +57,7 @@ fn positive_bounded(
         return Err(RuleError::invalid(field, "must be greater than zero"));
     }
     if value.scale() > max_decimals {
-        return Err(RuleError::invalid(
-            field,
-            format!("must have at most {max_decimals} decimal places"),
-        ));
+        return Err(RuleError::invalid(field, format!("must have at most {max_decimals} decimal places")));
     }
     if value > max {
         return Err(RuleError::invalid(field, format!("must be at most {max}")));
@@ -75,10 +72,7 @@ mod tests {
 
     #[test]
     fn prices_keep_their_exact_value() {
-        assert_eq!(
-            UnitPrice::parse("price", dec!(1637.50)).unwrap().value(),
-            dec!(1637.5)
-        );
+        assert_eq!(UnitPrice::parse("price", dec!(1637.50)).unwrap().value(), dec!(1637.5));
     }
 
     #[test]

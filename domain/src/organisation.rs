@@ -18,12 +18,7 @@ pub enum OrganisationKind {
 }
 
 impl OrganisationKind {
-    pub const ALL: [Self; 4] = [
-        Self::Cooperative,
-        Self::Supplier,
-        Self::Agency,
-        Self::Platform,
-    ];
+    pub const ALL: [Self; 4] = [Self::Cooperative, Self::Supplier, Self::Agency, Self::Platform];
 
     /// The role every user of this kind of organisation holds.
     pub fn role(self) -> Role {
@@ -53,9 +48,7 @@ impl OrganisationKind {
         Self::ALL
             .into_iter()
             .find(|kind| kind.as_str() == value)
-            .ok_or_else(|| {
-                RuleError::invalid("kind", format!("unknown organisation kind {value:?}"))
-            })
+            .ok_or_else(|| RuleError::invalid("kind", format!("unknown organisation kind {value:?}")))
     }
 }
 
@@ -98,12 +91,7 @@ impl ReviewDecision {
 }
 
 impl OrganisationStatus {
-    pub const ALL: [Self; 4] = [
-        Self::Pending,
-        Self::Verified,
-        Self::Rejected,
-        Self::Suspended,
-    ];
+    pub const ALL: [Self; 4] = [Self::Pending, Self::Verified, Self::Rejected, Self::Suspended];
 
     /// The status after `decision`, or why the decision does not apply now.
     pub fn apply(self, decision: ReviewDecision) -> Result<Self, RuleError> {
@@ -145,23 +133,15 @@ impl OrganisationStatus {
         Self::ALL
             .into_iter()
             .find(|status| status.as_str() == value)
-            .ok_or_else(|| {
-                RuleError::invalid("status", format!("unknown organisation status {value:?}"))
-            })
+            .ok_or_else(|| RuleError::invalid("status", format!("unknown organisation status {value:?}")))
     }
 }
 
 /// The reason given with a review decision: required for reject and suspend, at most 500 characters.
-pub fn review_reason(
-    decision: ReviewDecision,
-    reason: Option<&str>,
-) -> Result<Option<String>, RuleError> {
+pub fn review_reason(decision: ReviewDecision, reason: Option<&str>) -> Result<Option<String>, RuleError> {
     match reason.map(str::trim).filter(|text| !text.is_empty()) {
         Some(text) => bounded_text("reason", text, 1, 500).map(Some),
-        None if decision.needs_reason() => Err(RuleError::invalid(
-            "reason",
-            "a reason is required for this decision",
-        )),
+        None if decision.needs_reason() => Err(RuleError::invalid("reason", "a reason is required for this decision")),
         None => Ok(None),
     }
 }
@@ -217,9 +197,7 @@ mod tests {
         assert!(review_reason(Suspend, Some("   ")).is_err());
         assert_eq!(review_reason(Verify, None).unwrap(), None);
         assert_eq!(
-            review_reason(Suspend, Some(" izin usaha kedaluwarsa "))
-                .unwrap()
-                .as_deref(),
+            review_reason(Suspend, Some(" izin usaha kedaluwarsa ")).unwrap().as_deref(),
             Some("izin usaha kedaluwarsa")
         );
     }

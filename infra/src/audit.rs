@@ -56,11 +56,7 @@ impl AuditRecord {
 }
 
 /// Writes `record` at `at` through `connection`, which should be the use case's own transaction.
-pub async fn record(
-    connection: &impl ConnectionTrait,
-    at: DateTime<Utc>,
-    record: AuditRecord,
-) -> Result<(), DbErr> {
+pub async fn record(connection: &impl ConnectionTrait, at: DateTime<Utc>, record: AuditRecord) -> Result<(), DbErr> {
     audit_entry::ActiveModel {
         id: Set(Uuid::now_v7()),
         occurred_at: Set(at),

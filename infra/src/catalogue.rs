@@ -12,8 +12,8 @@ use domain::{
 };
 use rust_decimal::Decimal;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, IntoActiveModel, QueryFilter,
-    QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder,
+    QuerySelect, Set,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -80,15 +80,8 @@ impl CatalogueService {
         let name_en = bounded_text("nameEn", &input.name_en, 2, 120)?;
         let now = self.clock.now();
         let txn = begin_write(&self.db).await?;
-        if commodity::Entity::find()
-            .filter(commodity::Column::Code.eq(&code))
-            .one(&txn)
-            .await?
-            .is_some()
-        {
-            return Err(ServiceError::Conflict(format!(
-                "a commodity with code {code} already exists"
-            )));
+        if commodity::Entity::find().filter(commodity::Column::Code.eq(&code)).one(&txn).await?.is_some() {
+            return Err(ServiceError::Conflict(format!("a commodity with code {code} already exists")));
         }
         let created = commodity::ActiveModel {
             id: Set(Uuid::now_v7()),
@@ -102,14 +95,8 @@ impl CatalogueService {
         }
         .insert(&txn)
         .await?;
-        let summary =
-            json!({ "code": created.code, "unit": created.unit, "category": created.category });
-        audit::record(
-            &txn,
-            now,
-            audit_record(actor, "commodity.created", "commodity", created.id, summary),
-        )
-        .await?;
+        let summary = json!({ "code": created.code, "unit": created.unit, "category": created.category });
+        audit::record(&txn, now, audit_record(actor, "commodity.created", "commodity", created.id, summary)).await?;
         txn.commit().await?;
         Ok(created)
     }
@@ -146,12 +133,7 @@ impl CatalogueService {
             "nameEn": changes.name_en,
             "category": changes.category.map(Category::as_str),
         });
-        audit::record(
-            &txn,
-            now,
-            AuditRecord::by(actor, "commodity.updated", "commodity", updated.id, summary),
-        )
-        .await?;
+        audit::record(&txn, now, AuditRecord::by(actor, "commodity.updated", "commodity", updated.id, summary)).await?;
         txn.commit().await?;
         Ok(updated)
     }
@@ -213,31 +195,18 @@ impl CatalogueService {
             "area": format!("{} {}", created.area_scope, created.area_name).trim(),
             "effectiveFrom": created.effective_from.to_string(),
         });
-        let record = audit_record(
-            actor,
-            "price_reference.recorded",
-            "commodity",
-            commodity.id,
-            summary,
-        );
+        let record = audit_record(actor, "price_reference.recorded", "commodity", commodity.id, summary);
         audit::record(&txn, now, record).await?;
         txn.commit().await?;
         Ok(created)
     }
 
-    pub async fn commodity_by_code(
-        &self,
-        actor: &Actor,
-        code: &str,
-    ) -> ServiceResult<Option<commodity::Model>> {
+    pub async fn commodity_by_code(&self, actor: &Actor, code: &str) -> ServiceResult<Option<commodity::Model>> {
         actor.require(Permission::ReadCatalogue)?;
         let Ok(code) = commodity_code(code) else {
             return Ok(None);
         };
-        Ok(commodity::Entity::find()
-            .filter(commodity::Column::Code.eq(code))
-            .one(&self.db)
-            .await?)
+        Ok(commodity::Entity::find().filter(commodity::Column::Code.eq(code)).one(&self.db).await?)
     }
 
     /// Commodities in code order.
@@ -260,10 +229,7 @@ impl CatalogueService {
     }
 
     /// Price references of many commodities in one query, newest first.
-    pub async fn price_references_of(
-        &self,
-        commodity_ids: &[Uuid],
-    ) -> ServiceResult<Vec<price_reference::Model>> {
+    pub async fn price_references_of(&self, commodity_ids: &[Uuid]) -> ServiceResult<Vec<price_reference::Model>> {
         Ok(price_reference::Entity::find()
             .filter(price_reference::Column::CommodityId.is_in(commodity_ids.iter().copied()))
             .order_by_desc(price_reference::Column::EffectiveFrom)

@@ -69,11 +69,7 @@ impl Settings {
 
     /// Reads settings through `lookup`, so tests can pass their own variables.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> anyhow::Result<Self> {
-        let value = |name: &str| {
-            lookup(name)
-                .map(|v| v.trim().to_owned())
-                .filter(|v| !v.is_empty())
-        };
+        let value = |name: &str| lookup(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
         let environment = match value("LUMBUNG_ENV").as_deref() {
             None | Some("development") => Environment::Development,
             Some("production") => Environment::Production,
@@ -90,12 +86,7 @@ impl Settings {
             None => {
                 let mut secret = vec![0_u8; 32];
                 rand::rng().fill_bytes(&mut secret);
-                (
-                    base64::engine::general_purpose::STANDARD
-                        .encode(secret)
-                        .into_bytes(),
-                    true,
-                )
+                (base64::engine::general_purpose::STANDARD.encode(secret).into_bytes(), true)
             }
         };
         let log_format = match value("LUMBUNG_LOG_FORMAT").as_deref() {
@@ -130,19 +121,13 @@ impl Settings {
     }
 }
 
-fn number<T: FromStr>(
-    value: &impl Fn(&str) -> Option<String>,
-    name: &str,
-    default: T,
-) -> anyhow::Result<T>
+fn number<T: FromStr>(value: &impl Fn(&str) -> Option<String>, name: &str, default: T) -> anyhow::Result<T>
 where
     T::Err: std::error::Error + Send + Sync + 'static,
 {
     match value(name) {
         None => Ok(default),
-        Some(text) => text
-            .parse()
-            .with_context(|| format!("{name} must be a number, not {text:?}")),
+        Some(text) => text.parse().with_context(|| format!("{name} must be a number, not {text:?}")),
     }
 }
 
@@ -166,10 +151,7 @@ mod tests {
     use std::collections::HashMap;
 
     fn settings(pairs: &[(&str, &str)]) -> anyhow::Result<Settings> {
-        let map: HashMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
+        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         Settings::from_lookup(|name| map.get(name).cloned())
     }
 
@@ -196,14 +178,8 @@ mod tests {
     #[test]
     fn debug_output_hides_secrets() {
         let settings = settings(&[
-            (
-                "JWT_SECRET",
-                "a-very-long-secret-that-must-not-leak-0123456789",
-            ),
-            (
-                "DATABASE_URL",
-                "postgres://lumbung:hunter2@db.internal/lumbung",
-            ),
+            ("JWT_SECRET", "a-very-long-secret-that-must-not-leak-0123456789"),
+            ("DATABASE_URL", "postgres://lumbung:hunter2@db.internal/lumbung"),
         ])
         .unwrap();
         let shown = format!("{settings:?}");

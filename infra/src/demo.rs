@@ -50,30 +50,10 @@ const SUPPLIERS: [(&str, &str, bool, &[Category]); 6] = [
         true,
         &[Category::SubsidisedFertiliser, Category::Fertiliser],
     ),
-    (
-        "Perum BULOG Kanwil Jawa Timur",
-        "penjualan@bulog.demo",
-        true,
-        &[Category::Staple],
-    ),
-    (
-        "CV Tani Makmur Malang",
-        "sales@tanimakmur.demo",
-        false,
-        &[Category::SubsidisedFertiliser, Category::Fertiliser],
-    ),
-    (
-        "UD Sri Rejeki Pupuk",
-        "sales@srirejeki.demo",
-        false,
-        &[Category::SubsidisedFertiliser],
-    ),
-    (
-        "PT Lancar Agro Distribusi",
-        "sales@lancaragro.demo",
-        false,
-        &[Category::SubsidisedFertiliser],
-    ),
+    ("Perum BULOG Kanwil Jawa Timur", "penjualan@bulog.demo", true, &[Category::Staple]),
+    ("CV Tani Makmur Malang", "sales@tanimakmur.demo", false, &[Category::SubsidisedFertiliser, Category::Fertiliser]),
+    ("UD Sri Rejeki Pupuk", "sales@srirejeki.demo", false, &[Category::SubsidisedFertiliser]),
+    ("PT Lancar Agro Distribusi", "sales@lancaragro.demo", false, &[Category::SubsidisedFertiliser]),
     (
         "UD Sumber Pangan Arjosari",
         "sales@sumberpangan.demo",
@@ -217,12 +197,7 @@ const CATALOGUE: [CatalogueRow; 9] = [
     ),
 ];
 
-fn simple_organisation(
-    kind: OrganisationKind,
-    name: &str,
-    email: &str,
-    person: &str,
-) -> OrganisationInput {
+fn simple_organisation(kind: OrganisationKind, name: &str, email: &str, person: &str) -> OrganisationInput {
     OrganisationInput {
         kind,
         name: name.into(),
@@ -234,11 +209,7 @@ fn simple_organisation(
         is_state_owned: false,
         categories: vec![],
         delivery_points: vec![],
-        first_user: FirstUserInput {
-            email: email.into(),
-            name: person.into(),
-            password: DEMO_PASSWORD.into(),
-        },
+        first_user: FirstUserInput { email: email.into(), name: person.into(), password: DEMO_PASSWORD.into() },
     }
 }
 
@@ -251,40 +222,25 @@ pub async fn seed(services: &Services) -> ServiceResult<Vec<DemoLogin>> {
     }
     let mut logins = Vec::new();
     let mut add = |organisation: &str, role: &'static str, email: &str| {
-        logins.push(DemoLogin {
-            organisation: organisation.into(),
-            role,
-            email: email.into(),
-        });
+        logins.push(DemoLogin { organisation: organisation.into(), role, email: email.into() });
     };
 
     let identity = &services.identity;
-    identity
-        .create_platform_admin("admin@lumbung.demo", "Admin Platform", DEMO_PASSWORD)
-        .await?;
+    identity.create_platform_admin("admin@lumbung.demo", "Admin Platform", DEMO_PASSWORD).await?;
     add("Lumbung Platform", "PLATFORM_ADMIN", "admin@lumbung.demo");
 
     let agency = "Diskopindag Kota Malang";
     let email = "analis@diskopindag-malang.demo";
     identity
-        .create_verified_unattended(simple_organisation(
-            OrganisationKind::Agency,
-            agency,
-            email,
-            "Rina Analis",
-        ))
+        .create_verified_unattended(simple_organisation(OrganisationKind::Agency, agency, email, "Rina Analis"))
         .await?;
     add(agency, "AGENCY_ANALYST", email);
 
     for (index, (place, kelurahan, kecamatan)) in MALANG_COOPERATIVES.iter().enumerate() {
         let name = format!("Koperasi Kelurahan Merah Putih {place}");
         let email = format!("{}@kmp.demo", place.to_lowercase());
-        let mut input = simple_organisation(
-            OrganisationKind::Cooperative,
-            &name,
-            &email,
-            &format!("Pengurus KMP {place}"),
-        );
+        let mut input =
+            simple_organisation(OrganisationKind::Cooperative, &name, &email, &format!("Pengurus KMP {place}"));
         input.registration_number = Some(format!("AHU-{:07}.AH.01.29.TAHUN 2025", 1_000 + index));
         input.kelurahan = Some((*kelurahan).into());
         input.kecamatan = Some((*kecamatan).into());
@@ -300,36 +256,23 @@ pub async fn seed(services: &Services) -> ServiceResult<Vec<DemoLogin>> {
     }
 
     for (name, email, state_owned, categories) in SUPPLIERS {
-        let mut input = simple_organisation(
-            OrganisationKind::Supplier,
-            name,
-            email,
-            &format!("Sales {name}"),
-        );
+        let mut input = simple_organisation(OrganisationKind::Supplier, name, email, &format!("Sales {name}"));
         input.is_state_owned = state_owned;
         input.categories = categories.to_vec();
         identity.create_verified_unattended(input).await?;
         add(name, "SUPPLIER_SALES", email);
     }
 
-    for (code, name_id, name_en, unit, category, kind, price, scope, area, (y, m, d), note) in
-        CATALOGUE
-    {
+    for (code, name_id, name_en, unit, category, kind, price, scope, area, (y, m, d), note) in CATALOGUE {
         services
             .catalogue
             .create_commodity(
                 None,
-                CommodityInput {
-                    code: code.into(),
-                    name_id: name_id.into(),
-                    name_en: name_en.into(),
-                    unit,
-                    category,
-                },
+                CommodityInput { code: code.into(), name_id: name_id.into(), name_en: name_en.into(), unit, category },
             )
             .await?;
-        let effective_from = NaiveDate::from_ymd_opt(y, m, d)
-            .ok_or_else(|| ServiceError::internal("bad date in demo catalogue"))?;
+        let effective_from =
+            NaiveDate::from_ymd_opt(y, m, d).ok_or_else(|| ServiceError::internal("bad date in demo catalogue"))?;
         services
             .catalogue
             .set_price_reference(

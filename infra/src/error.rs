@@ -32,10 +32,7 @@ impl ServiceError {
     }
 
     pub fn bad_input(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self::BadInput {
-            field: field.into(),
-            message: message.into(),
-        }
+        Self::BadInput { field: field.into(), message: message.into() }
     }
 
     /// The stable machine-readable code for the client.

@@ -14,14 +14,11 @@ pub const SCALE: u32 = 4;
 pub fn to_stored(value: Decimal) -> Result<i64, ServiceError> {
     let normalized = value.normalize();
     if normalized.scale() > SCALE {
-        return Err(ServiceError::internal(format!(
-            "amount {value} has more than {SCALE} decimal places"
-        )));
+        return Err(ServiceError::internal(format!("amount {value} has more than {SCALE} decimal places")));
     }
     let mut scaled = normalized;
     scaled.rescale(SCALE);
-    i64::try_from(scaled.mantissa())
-        .map_err(|_| ServiceError::internal(format!("amount {value} is out of range")))
+    i64::try_from(scaled.mantissa()).map_err(|_| ServiceError::internal(format!("amount {value} is out of range")))
 }
 
 /// The exact decimal a stored integer stands for, without trailing zeros.
@@ -36,14 +33,8 @@ mod tests {
 
     #[test]
     fn amounts_round_trip_exactly() {
-        for value in [
-            dec!(0),
-            dec!(1637.50),
-            dec!(39300000),
-            dec!(24000.125),
-            dec!(-5.0001),
-            dec!(92233720368547.7580),
-        ] {
+        for value in [dec!(0), dec!(1637.50), dec!(39300000), dec!(24000.125), dec!(-5.0001), dec!(92233720368547.7580)]
+        {
             assert_eq!(from_stored(to_stored(value).unwrap()), value.normalize());
         }
     }

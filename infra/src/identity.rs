@@ -9,13 +9,11 @@ use domain::{
     commodity::Category,
     identity::{Email, Password, bounded_text, optional_text, person_name},
     login_throttle::LoginThrottle,
-    organisation::{
-        OrganisationKind, OrganisationStatus, ReviewDecision, organisation_name, review_reason,
-    },
+    organisation::{OrganisationKind, OrganisationStatus, ReviewDecision, organisation_name, review_reason},
 };
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
-    IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, Set, sea_query::Expr,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, IntoActiveModel, QueryFilter,
+    QueryOrder, QuerySelect, Set, sea_query::Expr,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -24,10 +22,7 @@ use crate::{
     ServiceError,
     audit::{self, AuditRecord},
     db::begin_write,
-    entities::{
-        app_user, delivery_point, login_throttle, organisation, organisation_category,
-        refresh_token,
-    },
+    entities::{app_user, delivery_point, login_throttle, organisation, organisation_category, refresh_token},
     error::ServiceResult,
     pagination::{Page, PageRequest},
     password,
@@ -131,11 +126,7 @@ fn validate_organisation(input: OrganisationInput) -> ServiceResult<ValidOrganis
     let valid = ValidOrganisation {
         kind,
         name: organisation_name(&input.name)?,
-        registration_number: optional_text(
-            "registrationNumber",
-            input.registration_number.as_deref(),
-            64,
-        )?,
+        registration_number: optional_text("registrationNumber", input.registration_number.as_deref(), 64)?,
         kelurahan: place("kelurahan", input.kelurahan.as_deref())?,
         kecamatan: place("kecamatan", input.kecamatan.as_deref())?,
         city: place("city", input.city.as_deref())?,
@@ -167,47 +158,26 @@ fn validate_organisation(input: OrganisationInput) -> ServiceResult<ValidOrganis
             ("city", &valid.city),
         ] {
             if value.is_none() {
-                return Err(ServiceError::bad_input(
-                    field,
-                    "is required for a cooperative",
-                ));
+                return Err(ServiceError::bad_input(field, "is required for a cooperative"));
             }
         }
         if valid.delivery_points.is_empty() {
-            return Err(ServiceError::bad_input(
-                "deliveryPoints",
-                "a cooperative needs at least one delivery point",
-            ));
+            return Err(ServiceError::bad_input("deliveryPoints", "a cooperative needs at least one delivery point"));
         }
     } else if !valid.delivery_points.is_empty() {
-        return Err(ServiceError::bad_input(
-            "deliveryPoints",
-            "only cooperatives have delivery points",
-        ));
+        return Err(ServiceError::bad_input("deliveryPoints", "only cooperatives have delivery points"));
     }
     if valid.delivery_points.len() > 20 {
-        return Err(ServiceError::bad_input(
-            "deliveryPoints",
-            "at most 20 delivery points",
-        ));
+        return Err(ServiceError::bad_input("deliveryPoints", "at most 20 delivery points"));
     }
     if kind == OrganisationKind::Supplier && valid.categories.is_empty() {
-        return Err(ServiceError::bad_input(
-            "categories",
-            "a supplier sells at least one category",
-        ));
+        return Err(ServiceError::bad_input("categories", "a supplier sells at least one category"));
     }
     if kind != OrganisationKind::Supplier && !valid.categories.is_empty() {
-        return Err(ServiceError::bad_input(
-            "categories",
-            "only suppliers declare categories",
-        ));
+        return Err(ServiceError::bad_input("categories", "only suppliers declare categories"));
     }
     if kind != OrganisationKind::Supplier && valid.is_state_owned {
-        return Err(ServiceError::bad_input(
-            "isStateOwned",
-            "only suppliers can be state-owned (BUMN)",
-        ));
+        return Err(ServiceError::bad_input("isStateOwned", "only suppliers can be state-owned (BUMN)"));
     }
     Ok(valid)
 }
@@ -219,28 +189,15 @@ impl IdentityService {
         access_tokens: Arc<AccessTokens>,
         refresh_token_lifetime: Duration,
     ) -> Self {
-        Self {
-            db,
-            clock,
-            access_tokens,
-            refresh_token_lifetime,
-            throttle: LoginThrottle::default(),
-        }
+        Self { db, clock, access_tokens, refresh_token_lifetime, throttle: LoginThrottle::default() }
     }
 
     /// A cooperative or supplier signs itself up with its first user; it starts `PENDING`.
-    pub async fn register(
-        &self,
-        input: OrganisationInput,
-    ) -> ServiceResult<(organisation::Model, app_user::Model)> {
+    pub async fn register(&self, input: OrganisationInput) -> ServiceResult<(organisation::Model, app_user::Model)> {
         if !input.kind.may_self_register() {
-            return Err(ServiceError::bad_input(
-                "kind",
-                "only cooperatives and suppliers register themselves",
-            ));
+            return Err(ServiceError::bad_input("kind", "only cooperatives and suppliers register themselves"));
         }
-        self.create_organisation(None, input, OrganisationStatus::Pending)
-            .await
+        self.create_organisation(None, input, OrganisationStatus::Pending).await
     }
 
     /// A platform admin creates an organisation of any kind, verified from the start (the agency, say).
@@ -250,8 +207,7 @@ impl IdentityService {
         input: OrganisationInput,
     ) -> ServiceResult<(organisation::Model, app_user::Model)> {
         actor.require(Permission::ManageOrganisations)?;
-        self.create_organisation(Some(actor), input, OrganisationStatus::Verified)
-            .await
+        self.create_organisation(Some(actor), input, OrganisationStatus::Verified).await
     }
 
     /// For the command line and demo data: a verified organisation with no logged-in actor behind it.
@@ -259,8 +215,7 @@ impl IdentityService {
         &self,
         input: OrganisationInput,
     ) -> ServiceResult<(organisation::Model, app_user::Model)> {
-        self.create_organisation(None, input, OrganisationStatus::Verified)
-            .await
+        self.create_organisation(None, input, OrganisationStatus::Verified).await
     }
 
     async fn create_organisation(
@@ -273,15 +228,9 @@ impl IdentityService {
         let password_hash = password::hash(valid.password).await?;
         let now = self.clock.now();
         let txn = begin_write(&self.db).await?;
-        if app_user::Entity::find()
-            .filter(app_user::Column::Email.eq(valid.email.as_str()))
-            .one(&txn)
-            .await?
-            .is_some()
+        if app_user::Entity::find().filter(app_user::Column::Email.eq(valid.email.as_str())).one(&txn).await?.is_some()
         {
-            return Err(ServiceError::Conflict(
-                "an account with this e-mail address already exists".into(),
-            ));
+            return Err(ServiceError::Conflict("an account with this e-mail address already exists".into()));
         }
         let organisation = organisation::ActiveModel {
             id: Set(Uuid::now_v7()),
@@ -351,19 +300,8 @@ impl IdentityService {
             "firstUser": user.id,
         });
         let record = match actor {
-            Some(actor) => AuditRecord::by(
-                actor,
-                "organisation.created",
-                "organisation",
-                organisation.id,
-                summary,
-            ),
-            None => AuditRecord::anonymous(
-                "organisation.registered",
-                "organisation",
-                organisation.id,
-                summary,
-            ),
+            Some(actor) => AuditRecord::by(actor, "organisation.created", "organisation", organisation.id, summary),
+            None => AuditRecord::anonymous("organisation.registered", "organisation", organisation.id, summary),
         };
         audit::record(&txn, now, record).await?;
         txn.commit().await?;
@@ -394,11 +332,7 @@ impl IdentityService {
                 is_state_owned: false,
                 categories: vec![],
                 delivery_points: vec![],
-                first_user: FirstUserInput {
-                    email: email.into(),
-                    name: name.into(),
-                    password: new_password.into(),
-                },
+                first_user: FirstUserInput { email: email.into(), name: name.into(), password: new_password.into() },
             };
             return Ok(self.create_verified_unattended(input).await?.1);
         };
@@ -407,15 +341,8 @@ impl IdentityService {
         let password_hash = password::hash(Password::parse(new_password)?).await?;
         let now = self.clock.now();
         let txn = begin_write(&self.db).await?;
-        if app_user::Entity::find()
-            .filter(app_user::Column::Email.eq(email.as_str()))
-            .one(&txn)
-            .await?
-            .is_some()
-        {
-            return Err(ServiceError::Conflict(
-                "an account with this e-mail address already exists".into(),
-            ));
+        if app_user::Entity::find().filter(app_user::Column::Email.eq(email.as_str())).one(&txn).await?.is_some() {
+            return Err(ServiceError::Conflict("an account with this e-mail address already exists".into()));
         }
         let user = app_user::ActiveModel {
             id: Set(Uuid::now_v7()),
@@ -433,12 +360,7 @@ impl IdentityService {
         }
         .insert(&txn)
         .await?;
-        audit::record(
-            &txn,
-            now,
-            AuditRecord::anonymous("user.admin_created", "user", user.id, json!({})),
-        )
-        .await?;
+        audit::record(&txn, now, AuditRecord::anonymous("user.admin_created", "user", user.id, json!({}))).await?;
         txn.commit().await?;
         Ok(user)
     }
@@ -494,12 +416,7 @@ impl IdentityService {
             ReviewDecision::Reinstate => "organisation.reinstated",
         };
         let summary = json!({ "from": from.as_str(), "to": to.as_str(), "reason": reason });
-        audit::record(
-            &txn,
-            now,
-            AuditRecord::by(actor, action, "organisation", updated.id, summary),
-        )
-        .await?;
+        audit::record(&txn, now, AuditRecord::by(actor, action, "organisation", updated.id, summary)).await?;
         txn.commit().await?;
         Ok(updated)
     }
@@ -510,27 +427,18 @@ impl IdentityService {
         let email = Email::parse(email)?;
         let email_key = token_hash(email.as_str());
         let now = self.clock.now();
-        if let Some(throttle) = login_throttle::Entity::find_by_id(email_key.clone())
-            .one(&self.db)
-            .await?
+        if let Some(throttle) = login_throttle::Entity::find_by_id(email_key.clone()).one(&self.db).await?
             && let Some(until) = throttle.locked_until
             && until > now
         {
-            return Err(ServiceError::TooManyAttempts {
-                retry_after_seconds: (until - now).num_seconds().max(1),
-            });
+            return Err(ServiceError::TooManyAttempts { retry_after_seconds: (until - now).num_seconds().max(1) });
         }
-        let user = app_user::Entity::find()
-            .filter(app_user::Column::Email.eq(email.as_str()))
-            .one(&self.db)
-            .await?;
+        let user = app_user::Entity::find().filter(app_user::Column::Email.eq(email.as_str())).one(&self.db).await?;
         let stored_hash = user.as_ref().and_then(|u| u.password_hash.clone());
         let password_matches = password::verify(stored_hash, candidate_password.to_owned()).await;
         let Some(user) = user.filter(|u| password_matches && u.status == USER_ACTIVE) else {
             self.record_failed_login(&email_key, now).await?;
-            return Err(ServiceError::Unauthenticated(
-                "invalid e-mail or password".into(),
-            ));
+            return Err(ServiceError::Unauthenticated("invalid e-mail or password".into()));
         };
         let organisation = self.organisation_of(&user).await?;
         let status = OrganisationStatus::parse(&organisation.status)?;
@@ -541,9 +449,7 @@ impl IdentityService {
             )));
         }
         let txn = begin_write(&self.db).await?;
-        login_throttle::Entity::delete_by_id(email_key)
-            .exec(&txn)
-            .await?;
+        login_throttle::Entity::delete_by_id(email_key).exec(&txn).await?;
         let session = self.start_session(&txn, user, Uuid::now_v7(), now).await?;
         audit::record(
             &txn,
@@ -564,13 +470,8 @@ impl IdentityService {
 
     async fn record_failed_login(&self, email_key: &str, now: DateTime<Utc>) -> ServiceResult<()> {
         let txn = begin_write(&self.db).await?;
-        let previous = login_throttle::Entity::find_by_id(email_key.to_owned())
-            .one(&txn)
-            .await?;
-        let failures = previous
-            .as_ref()
-            .map_or(0, |row| row.failures.max(0).unsigned_abs())
-            .saturating_add(1);
+        let previous = login_throttle::Entity::find_by_id(email_key.to_owned()).one(&txn).await?;
+        let failures = previous.as_ref().map_or(0, |row| row.failures.max(0).unsigned_abs()).saturating_add(1);
         let locked_until = self.throttle.locked_until(failures, now);
         let row = login_throttle::ActiveModel {
             email_key: Set(email_key.to_owned()),
@@ -585,12 +486,8 @@ impl IdentityService {
         }
         // The audit names the hashed address, never the password tried.
         let summary = json!({ "failures": failures, "locked": locked_until.is_some() });
-        audit::record(
-            &txn,
-            now,
-            AuditRecord::anonymous("session.login_failed", "email", &email_key[..16], summary),
-        )
-        .await?;
+        audit::record(&txn, now, AuditRecord::anonymous("session.login_failed", "email", &email_key[..16], summary))
+            .await?;
         txn.commit().await?;
         Ok(())
     }
@@ -617,21 +514,14 @@ impl IdentityService {
         .insert(connection)
         .await?;
         let (access_token, access_token_expires_at) = self.access_tokens.issue(user.id, now)?;
-        Ok(Session {
-            access_token,
-            access_token_expires_at,
-            refresh_token,
-            refresh_token_expires_at,
-            user,
-        })
+        Ok(Session { access_token, access_token_expires_at, refresh_token, refresh_token_expires_at, user })
     }
 
     /// Exchanges a refresh token for a new session. Each refresh token works once: presenting one that was
     /// already rotated means it was stolen or replayed, so every token of its login is revoked.
     pub async fn refresh(&self, presented: &str) -> ServiceResult<Session> {
         let now = self.clock.now();
-        let rejected =
-            || ServiceError::Unauthenticated("the refresh token is invalid or expired".into());
+        let rejected = || ServiceError::Unauthenticated("the refresh token is invalid or expired".into());
         let txn = begin_write(&self.db).await?;
         let Some(stored) = refresh_token::Entity::find()
             .filter(refresh_token::Column::TokenHash.eq(token_hash(presented)))
@@ -665,23 +555,15 @@ impl IdentityService {
             .await?;
             txn.commit().await?;
             return Err(ServiceError::Unauthenticated(
-                "this refresh token was already used; every session of that login has been ended"
-                    .into(),
+                "this refresh token was already used; every session of that login has been ended".into(),
             ));
         }
-        let user = app_user::Entity::find_by_id(stored.user_id)
-            .one(&txn)
-            .await?
-            .ok_or_else(rejected)?;
+        let user = app_user::Entity::find_by_id(stored.user_id).one(&txn).await?.ok_or_else(rejected)?;
         let organisation = self.organisation_of(&user).await?;
-        if user.status != USER_ACTIVE
-            || !OrganisationStatus::parse(&organisation.status)?.may_log_in()
-        {
+        if user.status != USER_ACTIVE || !OrganisationStatus::parse(&organisation.status)?.may_log_in() {
             return Err(rejected());
         }
-        let session = self
-            .start_session(&txn, user, stored.family_id, now)
-            .await?;
+        let session = self.start_session(&txn, user, stored.family_id, now).await?;
         txn.commit().await?;
         Ok(session)
     }
@@ -698,12 +580,8 @@ impl IdentityService {
             return Ok(false);
         };
         let revoked = Self::revoke_family(&txn, stored.family_id, now).await?;
-        audit::record(
-            &txn,
-            now,
-            AuditRecord::anonymous("session.logged_out", "user", stored.user_id, json!({})),
-        )
-        .await?;
+        audit::record(&txn, now, AuditRecord::anonymous("session.logged_out", "user", stored.user_id, json!({})))
+            .await?;
         txn.commit().await?;
         Ok(revoked > 0)
     }
@@ -761,15 +639,8 @@ impl IdentityService {
         let token = new_opaque_token();
         let expires_at = now + Duration::days(INVITATION_LIFETIME_DAYS);
         let txn = begin_write(&self.db).await?;
-        if app_user::Entity::find()
-            .filter(app_user::Column::Email.eq(email.as_str()))
-            .one(&txn)
-            .await?
-            .is_some()
-        {
-            return Err(ServiceError::Conflict(
-                "an account with this e-mail address already exists".into(),
-            ));
+        if app_user::Entity::find().filter(app_user::Column::Email.eq(email.as_str())).one(&txn).await?.is_some() {
+            return Err(ServiceError::Conflict("an account with this e-mail address already exists".into()));
         }
         let user = app_user::ActiveModel {
             id: Set(Uuid::now_v7()),
@@ -788,26 +659,13 @@ impl IdentityService {
         .insert(&txn)
         .await?;
         let summary = json!({ "organisationAdmin": organisation_admin });
-        audit::record(
-            &txn,
-            now,
-            AuditRecord::by(actor, "user.invited", "user", user.id, summary),
-        )
-        .await?;
+        audit::record(&txn, now, AuditRecord::by(actor, "user.invited", "user", user.id, summary)).await?;
         txn.commit().await?;
-        Ok(Invitation {
-            user,
-            token,
-            expires_at,
-        })
+        Ok(Invitation { user, token, expires_at })
     }
 
     /// The invitee sets their password; the invitation token then no longer works.
-    pub async fn accept_invitation(
-        &self,
-        token: &str,
-        new_password: &str,
-    ) -> ServiceResult<app_user::Model> {
+    pub async fn accept_invitation(&self, token: &str, new_password: &str) -> ServiceResult<app_user::Model> {
         let password_hash = password::hash(Password::parse(new_password)?).await?;
         let now = self.clock.now();
         let txn = begin_write(&self.db).await?;
@@ -816,13 +674,8 @@ impl IdentityService {
             .filter(app_user::Column::Status.eq(USER_INVITED))
             .one(&txn)
             .await?
-            .filter(|user| {
-                user.invitation_expires_at
-                    .is_some_and(|expiry| expiry > now)
-            })
-            .ok_or_else(|| {
-                ServiceError::Unauthenticated("the invitation is invalid or has expired".into())
-            })?;
+            .filter(|user| user.invitation_expires_at.is_some_and(|expiry| expiry > now))
+            .ok_or_else(|| ServiceError::Unauthenticated("the invitation is invalid or has expired".into()))?;
         let mut accepted = invited.into_active_model();
         accepted.status = Set(USER_ACTIVE.into());
         accepted.password_hash = Set(Some(password_hash));
@@ -851,11 +704,7 @@ impl IdentityService {
     }
 
     /// One organisation, if the actor may see it; otherwise as if it did not exist.
-    pub async fn organisation(
-        &self,
-        actor: &Actor,
-        id: Uuid,
-    ) -> ServiceResult<Option<organisation::Model>> {
+    pub async fn organisation(&self, actor: &Actor, id: Uuid) -> ServiceResult<Option<organisation::Model>> {
         actor.require(Permission::ViewOwnOrganisation)?;
         if !actor.may_view_organisation(id) {
             return Ok(None);
@@ -865,11 +714,7 @@ impl IdentityService {
 
     pub async fn user(&self, actor: &Actor, id: Uuid) -> ServiceResult<Option<app_user::Model>> {
         let user = app_user::Entity::find_by_id(id).one(&self.db).await?;
-        Ok(
-            user.filter(|u| {
-                u.id == actor.user_id || actor.may_view_organisation(u.organisation_id)
-            }),
-        )
+        Ok(user.filter(|u| u.id == actor.user_id || actor.may_view_organisation(u.organisation_id)))
     }
 
     /// Organisations for the agency and admins, oldest first.
@@ -896,10 +741,7 @@ impl IdentityService {
 
     // Batch loaders: one query for many organisations, so lists stay at a constant number of queries.
 
-    pub async fn organisations_by_ids(
-        &self,
-        ids: &[Uuid],
-    ) -> ServiceResult<Vec<organisation::Model>> {
+    pub async fn organisations_by_ids(&self, ids: &[Uuid]) -> ServiceResult<Vec<organisation::Model>> {
         Ok(organisation::Entity::find()
             .filter(organisation::Column::Id.is_in(ids.iter().copied()))
             .all(&self.db)
@@ -914,10 +756,7 @@ impl IdentityService {
             .await?)
     }
 
-    pub async fn delivery_points_of(
-        &self,
-        organisation_ids: &[Uuid],
-    ) -> ServiceResult<Vec<delivery_point::Model>> {
+    pub async fn delivery_points_of(&self, organisation_ids: &[Uuid]) -> ServiceResult<Vec<delivery_point::Model>> {
         Ok(delivery_point::Entity::find()
             .filter(delivery_point::Column::OrganisationId.is_in(organisation_ids.iter().copied()))
             .order_by_asc(delivery_point::Column::Id)
@@ -925,15 +764,9 @@ impl IdentityService {
             .await?)
     }
 
-    pub async fn categories_of(
-        &self,
-        organisation_ids: &[Uuid],
-    ) -> ServiceResult<Vec<organisation_category::Model>> {
+    pub async fn categories_of(&self, organisation_ids: &[Uuid]) -> ServiceResult<Vec<organisation_category::Model>> {
         Ok(organisation_category::Entity::find()
-            .filter(
-                organisation_category::Column::OrganisationId
-                    .is_in(organisation_ids.iter().copied()),
-            )
+            .filter(organisation_category::Column::OrganisationId.is_in(organisation_ids.iter().copied()))
             .order_by_asc(organisation_category::Column::Category)
             .all(&self.db)
             .await?)

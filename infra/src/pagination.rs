@@ -20,9 +20,6 @@ impl<T> Page<T> {
         let limit = usize::try_from(limit).unwrap_or(usize::MAX);
         let has_next_page = rows.len() > limit;
         rows.truncate(limit);
-        Self {
-            items: rows,
-            has_next_page,
-        }
+        Self { items: rows, has_next_page }
     }
 }

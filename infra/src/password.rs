@@ -32,9 +32,7 @@ pub async fn verify(stored_hash: Option<String>, candidate: String) -> bool {
         let Ok(parsed) = PasswordHash::new(&stored) else {
             return false;
         };
-        let matches = Argon2::default()
-            .verify_password(candidate.as_bytes(), &parsed)
-            .is_ok();
+        let matches = Argon2::default().verify_password(candidate.as_bytes(), &parsed).is_ok();
         known && matches
     })
     .await
@@ -58,9 +56,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_hash_verifies_its_password_only_and_is_argon2id() {
-        let stored = hash(Password::parse("benar-sekali-123").unwrap())
-            .await
-            .unwrap();
+        let stored = hash(Password::parse("benar-sekali-123").unwrap()).await.unwrap();
         assert!(stored.starts_with("$argon2id$"));
         assert!(!stored.contains("benar-sekali-123"));
         assert!(verify(Some(stored.clone()), "benar-sekali-123".into()).await);

@@ -7,8 +7,7 @@ use domain::clock::Clock;
 use sea_orm::DatabaseConnection;
 
 use crate::{
-    audit::AuditLog, catalogue::CatalogueService, config::Settings, identity::IdentityService,
-    tokens::AccessTokens,
+    audit::AuditLog, catalogue::CatalogueService, config::Settings, identity::IdentityService, tokens::AccessTokens,
 };
 
 #[derive(Clone)]
@@ -21,15 +20,9 @@ pub struct Services {
 }
 
 impl Services {
-    pub fn new(
-        db: DatabaseConnection,
-        clock: Arc<dyn Clock>,
-        settings: &Settings,
-    ) -> anyhow::Result<Self> {
-        let access_tokens = Arc::new(AccessTokens::new(
-            &settings.jwt_secret,
-            Duration::seconds(settings.access_token_ttl_seconds),
-        )?);
+    pub fn new(db: DatabaseConnection, clock: Arc<dyn Clock>, settings: &Settings) -> anyhow::Result<Self> {
+        let access_tokens =
+            Arc::new(AccessTokens::new(&settings.jwt_secret, Duration::seconds(settings.access_token_ttl_seconds))?);
         Ok(Self {
             identity: IdentityService::new(
                 db.clone(),

@@ -48,11 +48,7 @@ impl AccessTokens {
     }
 
     /// A token for `user_id` valid from `now` for the configured lifetime, and its expiry.
-    pub fn issue(
-        &self,
-        user_id: Uuid,
-        now: DateTime<Utc>,
-    ) -> Result<(String, DateTime<Utc>), ServiceError> {
+    pub fn issue(&self, user_id: Uuid, now: DateTime<Utc>) -> Result<(String, DateTime<Utc>), ServiceError> {
         let expires_at = now + self.ttl;
         let claims = AccessClaims {
             sub: user_id,
@@ -62,9 +58,7 @@ impl AccessTokens {
             exp: expires_at.timestamp(),
         };
         let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
-            .map_err(|error| {
-            ServiceError::internal(format!("signing an access token failed: {error}"))
-        })?;
+            .map_err(|error| ServiceError::internal(format!("signing an access token failed: {error}")))?;
         Ok((token, expires_at))
     }
 
@@ -74,9 +68,7 @@ impl AccessTokens {
         let data = jsonwebtoken::decode::<AccessClaims>(token, &self.decoding, &self.validation)
             .map_err(|_| ServiceError::Unauthenticated("the access token is invalid".into()))?;
         if data.claims.exp <= now.timestamp() {
-            return Err(ServiceError::Unauthenticated(
-                "the access token has expired".into(),
-            ));
+            return Err(ServiceError::Unauthenticated("the access token has expired".into()));
         }
         Ok(data.claims.sub)
     }
@@ -108,20 +100,14 @@ mod tests {
         let user = Uuid::now_v7();
         let (token, expires_at) = tokens().issue(user, now).unwrap();
         assert_eq!(tokens().verify(&token, now).unwrap(), user);
-        assert_eq!(
-            tokens()
-                .verify(&token, expires_at - Duration::seconds(1))
-                .unwrap(),
-            user
-        );
+        assert_eq!(tokens().verify(&token, expires_at - Duration::seconds(1)).unwrap(), user);
         assert!(tokens().verify(&token, expires_at).is_err());
     }
 
     #[test]
     fn a_token_signed_with_another_secret_is_refused() {
         let now = Utc::now();
-        let other =
-            AccessTokens::new(b"another-secret-another-secret-xx", Duration::minutes(15)).unwrap();
+        let other = AccessTokens::new(b"another-secret-another-secret-xx", Duration::minutes(15)).unwrap();
         let (token, _) = other.issue(Uuid::now_v7(), now).unwrap();
         assert!(tokens().verify(&token, now).is_err());
     }

@@ -25,9 +25,7 @@ fn foreign_key(
 
 fn index(table: &'static str, columns: &[&'static str]) -> IndexCreateStatement {
     let mut statement = Index::create();
-    statement
-        .name(format!("ix_{table}_{}", columns.join("_")))
-        .table(table);
+    statement.name(format!("ix_{table}_{}", columns.join("_"))).table(table);
     for column in columns {
         statement.col(*column);
     }
@@ -59,9 +57,7 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        manager
-            .create_index(index("organisation", &["kind", "status"]))
-            .await?;
+        manager.create_index(index("organisation", &["kind", "status"])).await?;
 
         manager
             .create_table(
@@ -70,17 +66,11 @@ impl MigrationTrait for Migration {
                     .col(uuid("organisation_id"))
                     .col(string_len("category", 32))
                     .primary_key(Index::create().col("organisation_id").col("category"))
-                    .foreign_key(&mut foreign_key(
-                        "organisation_category",
-                        "organisation_id",
-                        "organisation",
-                    ))
+                    .foreign_key(&mut foreign_key("organisation_category", "organisation_id", "organisation"))
                     .to_owned(),
             )
             .await?;
-        manager
-            .create_index(index("organisation_category", &["category"]))
-            .await?;
+        manager.create_index(index("organisation_category", &["category"])).await?;
 
         manager
             .create_table(
@@ -94,17 +84,11 @@ impl MigrationTrait for Migration {
                     .col(string_len("kecamatan", 80))
                     .col(string_len("city", 80))
                     .col(timestamp_with_time_zone("created_at"))
-                    .foreign_key(&mut foreign_key(
-                        "delivery_point",
-                        "organisation_id",
-                        "organisation",
-                    ))
+                    .foreign_key(&mut foreign_key("delivery_point", "organisation_id", "organisation"))
                     .to_owned(),
             )
             .await?;
-        manager
-            .create_index(index("delivery_point", &["organisation_id"]))
-            .await?;
+        manager.create_index(index("delivery_point", &["organisation_id"])).await?;
 
         manager
             .create_table(
@@ -122,17 +106,11 @@ impl MigrationTrait for Migration {
                     .col(timestamp_with_time_zone_null("invitation_expires_at"))
                     .col(timestamp_with_time_zone("created_at"))
                     .col(timestamp_with_time_zone("updated_at"))
-                    .foreign_key(&mut foreign_key(
-                        "app_user",
-                        "organisation_id",
-                        "organisation",
-                    ))
+                    .foreign_key(&mut foreign_key("app_user", "organisation_id", "organisation"))
                     .to_owned(),
             )
             .await?;
-        manager
-            .create_index(index("app_user", &["organisation_id"]))
-            .await?;
+        manager.create_index(index("app_user", &["organisation_id"])).await?;
 
         manager
             .create_table(
@@ -150,12 +128,8 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        manager
-            .create_index(index("refresh_token", &["family_id"]))
-            .await?;
-        manager
-            .create_index(index("refresh_token", &["user_id"]))
-            .await?;
+        manager.create_index(index("refresh_token", &["family_id"])).await?;
+        manager.create_index(index("refresh_token", &["user_id"])).await?;
 
         manager
             .create_table(
@@ -184,12 +158,8 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        manager
-            .create_index(index("audit_entry", &["subject_type", "subject_id"]))
-            .await?;
-        manager
-            .create_index(index("audit_entry", &["actor_organisation_id"]))
-            .await?;
+        manager.create_index(index("audit_entry", &["subject_type", "subject_id"])).await?;
+        manager.create_index(index("audit_entry", &["actor_organisation_id"])).await?;
 
         manager
             .create_table(
@@ -221,28 +191,15 @@ impl MigrationTrait for Migration {
                     .col(text_null("note"))
                     .col(timestamp_with_time_zone("created_at"))
                     .col(uuid_null("created_by"))
-                    .foreign_key(&mut foreign_key(
-                        "price_reference",
-                        "commodity_id",
-                        "commodity",
-                    ))
+                    .foreign_key(&mut foreign_key("price_reference", "commodity_id", "commodity"))
                     .to_owned(),
             )
             .await?;
         manager
             .create_index(
-                index(
-                    "price_reference",
-                    &[
-                        "commodity_id",
-                        "kind",
-                        "area_scope",
-                        "area_name",
-                        "effective_from",
-                    ],
-                )
-                .unique()
-                .to_owned(),
+                index("price_reference", &["commodity_id", "kind", "area_scope", "area_name", "effective_from"])
+                    .unique()
+                    .to_owned(),
             )
             .await?;
         Ok(())
@@ -260,9 +217,7 @@ impl MigrationTrait for Migration {
             "organisation_category",
             "organisation",
         ] {
-            manager
-                .drop_table(Table::drop().table(table).to_owned())
-                .await?;
+            manager.drop_table(Table::drop().table(table).to_owned()).await?;
         }
         Ok(())
     }

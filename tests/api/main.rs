@@ -1,1 +1,7 @@
+//! End-to-end tests: each starts the real server with a fresh database and talks GraphQL over HTTP.
+//! Run on SQLite by default; set `TEST_DATABASE_URL=postgres://…/test` to run the same tests on PostgreSQL.
 
+mod auth;
+mod catalogue;
+mod conventions;
+mod organisations;

@@ -64,12 +64,7 @@ impl AuditQuery {
         let had_cursor = after.is_some();
         let page = page_request(first, after, *ctx.data::<MaxPageSize>()?)?;
         let subject = subject_type.zip(subject_id);
-        let page = ctx
-            .data::<Services>()?
-            .audit
-            .entries(actor, subject, page)
-            .await
-            .api()?;
+        let page = ctx.data::<Services>()?.audit.entries(actor, subject, page).await.api()?;
         Ok(connection(page, had_cursor, |row| row.id, AuditEntry::from))
     }
 }

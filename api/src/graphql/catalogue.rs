@@ -128,21 +128,9 @@ impl Commodity {
         Ok(stored(rules::Category::parse(&self.0.category))?.into())
     }
     /// Every HET and reference price recorded, newest first.
-    async fn price_references(
-        &self,
-        ctx: &Context<'_>,
-    ) -> async_graphql::Result<Vec<PriceReference>> {
-        let loaded = ctx
-            .data::<Loaders>()?
-            .price_references
-            .load_one(self.0.id)
-            .await
-            .map_err(loader_error)?;
-        Ok(loaded
-            .unwrap_or_default()
-            .into_iter()
-            .map(PriceReference)
-            .collect())
+    async fn price_references(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<PriceReference>> {
+        let loaded = ctx.data::<Loaders>()?.price_references.load_one(self.0.id).await.map_err(loader_error)?;
+        Ok(loaded.unwrap_or_default().into_iter().map(PriceReference).collect())
     }
     /// The price of `kind` that applies on `on` (default: today, WIB) at a place: the narrowest area that covers
     /// it (city over province over national), and within it the latest in effect.
@@ -156,24 +144,13 @@ impl Commodity {
     ) -> async_graphql::Result<Option<PriceReference>> {
         let services = ctx.data::<Services>()?;
         let on = on.unwrap_or_else(|| super::today_in_jakarta(services.clock.now()));
-        let rows = ctx
-            .data::<Loaders>()?
-            .price_references
-            .load_one(self.0.id)
-            .await
-            .map_err(loader_error)?;
+        let rows = ctx.data::<Loaders>()?.price_references.load_one(self.0.id).await.map_err(loader_error)?;
         let rows = rows.unwrap_or_default();
-        let references = rows
-            .iter()
-            .map(to_domain)
-            .collect::<Result<Vec<_>, _>>()
-            .api()?;
+        let references = rows.iter().map(to_domain).collect::<Result<Vec<_>, _>>().api()?;
         let place = rules::Place { province, city };
         let chosen = rules::applicable_price(&references, kind.into(), &place, on);
         Ok(chosen.and_then(|choice| {
-            let index = references
-                .iter()
-                .position(|candidate| std::ptr::eq(candidate, choice))?;
+            let index = references.iter().position(|candidate| std::ptr::eq(candidate, choice))?;
             rows.get(index).cloned().map(PriceReference)
         }))
     }
@@ -228,33 +205,15 @@ impl CatalogueQuery {
         let had_cursor = after.is_some();
         let page = page_request(first, after, *ctx.data::<MaxPageSize>()?)?;
         let services = ctx.data::<Services>()?;
-        let page = services
-            .catalogue
-            .commodities(actor, category.map(Into::into), page)
-            .await
-            .api()?;
-        Ok(connection(
-            page,
-            had_cursor,
-            |row| row.code.clone(),
-            Commodity,
-        ))
+        let page = services.catalogue.commodities(actor, category.map(Into::into), page).await.api()?;
+        Ok(connection(page, had_cursor, |row| row.code.clone(), Commodity))
     }
 
     /// One commodity by its code.
-    async fn commodity(
-        &self,
-        ctx: &Context<'_>,
-        code: String,
-    ) -> async_graphql::Result<Option<Commodity>> {
+    async fn commodity(&self, ctx: &Context<'_>, code: String) -> async_graphql::Result<Option<Commodity>> {
         let actor = require(ctx, access::Permission::ReadCatalogue)?;
         let services = ctx.data::<Services>()?;
-        Ok(services
-            .catalogue
-            .commodity_by_code(actor, &code)
-            .await
-            .api()?
-            .map(Commodity))
+        Ok(services.catalogue.commodity_by_code(actor, &code).await.api()?.map(Commodity))
     }
 }
 
@@ -264,11 +223,7 @@ pub struct CatalogueMutation;
 #[Object]
 impl CatalogueMutation {
     /// Adds a commodity to the catalogue (agency and admins).
-    async fn create_commodity(
-        &self,
-        ctx: &Context<'_>,
-        input: CommodityInput,
-    ) -> async_graphql::Result<Commodity> {
+    async fn create_commodity(&self, ctx: &Context<'_>, input: CommodityInput) -> async_graphql::Result<Commodity> {
         let actor = require(ctx, access::Permission::ManageCatalogue)?;
         let services = ctx.data::<Services>()?;
         let input = service::CommodityInput {
@@ -278,13 +233,7 @@ impl CatalogueMutation {
             unit: input.unit.into(),
             category: input.category.into(),
         };
-        Ok(Commodity(
-            services
-                .catalogue
-                .create_commodity(Some(actor), input)
-                .await
-                .api()?,
-        ))
+        Ok(Commodity(services.catalogue.create_commodity(Some(actor), input).await.api()?))
     }
 
     /// Renames or recategorises a commodity (agency and admins).
@@ -301,13 +250,7 @@ impl CatalogueMutation {
             name_en: changes.name_en,
             category: changes.category.map(Into::into),
         };
-        Ok(Commodity(
-            services
-                .catalogue
-                .update_commodity(actor, &code, changes)
-                .await
-                .api()?,
-        ))
+        Ok(Commodity(services.catalogue.update_commodity(actor, &code, changes).await.api()?))
     }
 
     /// Records an HET or reference price from a date in an area (agency and admins). Prices are history: a change
@@ -328,12 +271,6 @@ impl CatalogueMutation {
             effective_from: input.effective_from,
             note: input.note,
         };
-        Ok(PriceReference(
-            services
-                .catalogue
-                .set_price_reference(Some(actor), input)
-                .await
-                .api()?,
-        ))
+        Ok(PriceReference(services.catalogue.set_price_reference(Some(actor), input).await.api()?))
     }
 }

@@ -32,9 +32,9 @@ pub fn describe(error: &ServiceError) -> async_graphql::Error {
     extensions.set("code", code);
     match error {
         ServiceError::BadInput { field, .. } => extensions.set("field", field.as_str()),
-        ServiceError::TooManyAttempts {
-            retry_after_seconds,
-        } => extensions.set("retryAfterSeconds", *retry_after_seconds),
+        ServiceError::TooManyAttempts { retry_after_seconds } => {
+            extensions.set("retryAfterSeconds", *retry_after_seconds)
+        }
         _ => {}
     }
     graphql_error.extensions = Some(extensions);
@@ -66,25 +66,17 @@ pub fn server_error(code: &'static str, message: impl Into<String>) -> ServerErr
 pub fn assign_missing_codes(response: &mut async_graphql::Response) {
     let executed = !matches!(response.data, async_graphql::Value::Null);
     for error in &mut response.errors {
-        let has_code = error
-            .extensions
-            .as_ref()
-            .is_some_and(|extensions| extensions.get("code").is_some());
+        let has_code = error.extensions.as_ref().is_some_and(|extensions| extensions.get("code").is_some());
         if has_code {
             continue;
         }
-        let code = if error.message.starts_with("Failed to parse")
-            || error.message.starts_with("Invalid value")
-        {
+        let code = if error.message.starts_with("Failed to parse") || error.message.starts_with("Invalid value") {
             codes::BAD_USER_INPUT
         } else if !executed && error.path.is_empty() {
             codes::GRAPHQL_VALIDATION_FAILED
         } else {
             codes::INTERNAL_SERVER_ERROR
         };
-        error
-            .extensions
-            .get_or_insert_with(ErrorExtensionValues::default)
-            .set("code", code);
+        error.extensions.get_or_insert_with(ErrorExtensionValues::default).set("code", code);
     }
 }

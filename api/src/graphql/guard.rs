@@ -40,11 +40,7 @@ fn record_decision(ctx: &Context<'_>) {
     let mut node = ctx.path_node;
     while let Some(current) = node {
         if current.parent.is_none() {
-            ledger
-                .0
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .insert(current.field_name().to_owned());
+            ledger.0.lock().unwrap_or_else(PoisonError::into_inner).insert(current.field_name().to_owned());
         }
         node = current.parent.copied();
     }
@@ -60,12 +56,10 @@ pub fn authenticated<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a Actor> 
     record_decision(ctx);
     match ctx.data_opt::<Caller>() {
         Some(Caller::Actor(actor)) => Ok(actor),
-        Some(Caller::Rejected(reason)) => {
-            Err(to_graphql(ServiceError::Unauthenticated(reason.clone())))
+        Some(Caller::Rejected(reason)) => Err(to_graphql(ServiceError::Unauthenticated(reason.clone()))),
+        Some(Caller::Unavailable) => {
+            Err(to_graphql(ServiceError::Unavailable(anyhow::anyhow!("the caller could not be loaded"))))
         }
-        Some(Caller::Unavailable) => Err(to_graphql(ServiceError::Unavailable(anyhow::anyhow!(
-            "the caller could not be loaded"
-        )))),
         _ => Err(to_graphql(ServiceError::Unauthenticated(
             "log in first: send `Authorization: Bearer <access token>`".into(),
         ))),
@@ -75,9 +69,7 @@ pub fn authenticated<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a Actor> 
 /// Only callers holding `permission` may call this.
 pub fn require<'a>(ctx: &Context<'a>, permission: Permission) -> async_graphql::Result<&'a Actor> {
     let actor = authenticated(ctx)?;
-    actor
-        .require(permission)
-        .map_err(|error| to_graphql(error.into()))?;
+    actor.require(permission).map_err(|error| to_graphql(error.into()))?;
     Ok(actor)
 }
 
@@ -103,16 +95,13 @@ impl Extension for AuthorisationAuditExtension {
         let is_root = info.path_node.parent.is_none();
         let name = info.path_node.field_name().to_owned();
         let result = next.run(ctx, info).await;
-        if !is_root || name.starts_with("__") {
+        // An error reveals nothing and changes nothing (e.g. an argument that did not parse before the resolver ran).
+        if !is_root || name.starts_with("__") || result.is_err() {
             return result;
         }
-        let decided = ctx.data_opt::<DecisionLedger>().is_some_and(|ledger| {
-            ledger
-                .0
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .contains(&name)
-        });
+        let decided = ctx
+            .data_opt::<DecisionLedger>()
+            .is_some_and(|ledger| ledger.0.lock().unwrap_or_else(PoisonError::into_inner).contains(&name));
         if decided {
             result
         } else {

@@ -83,34 +83,19 @@ pub struct Me {
 impl Me {
     async fn user(&self, ctx: &Context<'_>) -> async_graphql::Result<User> {
         let services = ctx.data::<Services>()?;
-        let user = services
-            .identity
-            .user(&self.actor, self.actor.user_id)
-            .await
-            .api()?;
-        user.map(User)
-            .ok_or_else(|| "the account no longer exists".into())
+        let user = services.identity.user(&self.actor, self.actor.user_id).await.api()?;
+        user.map(User).ok_or_else(|| "the account no longer exists".into())
     }
     async fn organisation(&self, ctx: &Context<'_>) -> async_graphql::Result<Organisation> {
         let services = ctx.data::<Services>()?;
-        let organisation = services
-            .identity
-            .organisation(&self.actor, self.actor.organisation_id)
-            .await
-            .api()?;
-        organisation
-            .map(Organisation)
-            .ok_or_else(|| "the organisation no longer exists".into())
+        let organisation = services.identity.organisation(&self.actor, self.actor.organisation_id).await.api()?;
+        organisation.map(Organisation).ok_or_else(|| "the organisation no longer exists".into())
     }
     async fn role(&self) -> Role {
         self.actor.role.into()
     }
     async fn permissions(&self) -> Vec<Permission> {
-        self.actor
-            .permissions()
-            .into_iter()
-            .map(Into::into)
-            .collect()
+        self.actor.permissions().into_iter().map(Into::into).collect()
     }
 }
 
@@ -242,9 +227,7 @@ impl IdentityQuery {
     /// The caller, their organisation and what they may do.
     async fn me(&self, ctx: &Context<'_>) -> async_graphql::Result<Me> {
         let actor = authenticated(ctx)?;
-        Ok(Me {
-            actor: actor.clone(),
-        })
+        Ok(Me { actor: actor.clone() })
     }
 }
 
@@ -266,62 +249,32 @@ impl IdentityMutation {
     }
 
     /// Logs in. Unknown e-mail and wrong password get the same answer; repeated failures lock the address for a while.
-    async fn login(
-        &self,
-        ctx: &Context<'_>,
-        email: String,
-        password: String,
-    ) -> async_graphql::Result<Session> {
+    async fn login(&self, ctx: &Context<'_>, email: String, password: String) -> async_graphql::Result<Session> {
         public(ctx);
         let services = ctx.data::<Services>()?;
-        Ok(services
-            .identity
-            .login(&email, &password)
-            .await
-            .api()?
-            .into())
+        Ok(services.identity.login(&email, &password).await.api()?.into())
     }
 
     /// Exchanges a refresh token for a new session. Reusing a refresh token ends every session of that login.
-    async fn refresh_session(
-        &self,
-        ctx: &Context<'_>,
-        refresh_token: String,
-    ) -> async_graphql::Result<Session> {
+    async fn refresh_session(&self, ctx: &Context<'_>, refresh_token: String) -> async_graphql::Result<Session> {
         public(ctx);
         let services = ctx.data::<Services>()?;
-        Ok(services
-            .identity
-            .refresh(&refresh_token)
-            .await
-            .api()?
-            .into())
+        Ok(services.identity.refresh(&refresh_token).await.api()?.into())
     }
 
     /// Ends the login that a refresh token belongs to. The refresh token itself is the proof, so no access token is needed.
-    async fn logout(
-        &self,
-        ctx: &Context<'_>,
-        refresh_token: String,
-    ) -> async_graphql::Result<bool> {
+    async fn logout(&self, ctx: &Context<'_>, refresh_token: String) -> async_graphql::Result<bool> {
         public(ctx);
         let services = ctx.data::<Services>()?;
         services.identity.logout(&refresh_token).await.api()
     }
 
     /// An organisation admin invites a colleague into their organisation.
-    async fn invite_user(
-        &self,
-        ctx: &Context<'_>,
-        input: InviteUserInput,
-    ) -> async_graphql::Result<Invitation> {
+    async fn invite_user(&self, ctx: &Context<'_>, input: InviteUserInput) -> async_graphql::Result<Invitation> {
         let actor = require(ctx, access::Permission::ManageOwnUsers)?;
         let services = ctx.data::<Services>()?;
-        let invitation = services
-            .identity
-            .invite(actor, &input.email, &input.name, input.organisation_admin)
-            .await
-            .api()?;
+        let invitation =
+            services.identity.invite(actor, &input.email, &input.name, input.organisation_admin).await.api()?;
         Ok(Invitation {
             user: User(invitation.user),
             invitation_token: invitation.token,
@@ -338,12 +291,6 @@ impl IdentityMutation {
     ) -> async_graphql::Result<User> {
         public(ctx);
         let services = ctx.data::<Services>()?;
-        Ok(User(
-            services
-                .identity
-                .accept_invitation(&invitation_token, &password)
-                .await
-                .api()?,
-        ))
+        Ok(User(services.identity.accept_invitation(&invitation_token, &password).await.api()?))
     }
 }

@@ -18,10 +18,7 @@ pub struct QueryShapeLimits {
 
 impl ExtensionFactory for QueryShapeLimits {
     fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(QueryShapeLimitsExtension {
-            max_aliases: self.max_aliases,
-            max_fields: self.max_fields,
-        })
+        Arc::new(QueryShapeLimitsExtension { max_aliases: self.max_aliases, max_fields: self.max_fields })
     }
 }
 
@@ -46,9 +43,7 @@ fn measure(selection_set: &SelectionSet, shape: &mut Shape) {
                 }
                 measure(&field.node.selection_set.node, shape);
             }
-            Selection::InlineFragment(fragment) => {
-                measure(&fragment.node.selection_set.node, shape)
-            }
+            Selection::InlineFragment(fragment) => measure(&fragment.node.selection_set.node, shape),
             // Named fragments are measured once, where they are defined.
             Selection::FragmentSpread(_) => shape.fields += 1,
         }
@@ -75,19 +70,13 @@ impl Extension for QueryShapeLimitsExtension {
         if shape.aliases > self.max_aliases {
             return Err(server_error(
                 codes::QUERY_TOO_COMPLEX,
-                format!(
-                    "the query uses {} aliases; at most {} are allowed",
-                    shape.aliases, self.max_aliases
-                ),
+                format!("the query uses {} aliases; at most {} are allowed", shape.aliases, self.max_aliases),
             ));
         }
         if shape.fields > self.max_fields {
             return Err(server_error(
                 codes::QUERY_TOO_COMPLEX,
-                format!(
-                    "the query selects {} fields; at most {} are allowed",
-                    shape.fields, self.max_fields
-                ),
+                format!("the query selects {} fields; at most {} are allowed", shape.fields, self.max_fields),
             ));
         }
         Ok(document)

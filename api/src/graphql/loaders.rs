@@ -62,18 +62,10 @@ impl Loader<Uuid> for CategoriesByOrganisation {
     type Error = Arc<ServiceError>;
 
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
-        let rows = self
-            .0
-            .identity
-            .categories_of(keys)
-            .await
-            .map_err(Arc::new)?;
+        let rows = self.0.identity.categories_of(keys).await.map_err(Arc::new)?;
         let mut grouped: HashMap<Uuid, Vec<String>> = HashMap::new();
         for row in rows {
-            grouped
-                .entry(row.organisation_id)
-                .or_default()
-                .push(row.category);
+            grouped.entry(row.organisation_id).or_default().push(row.category);
         }
         Ok(grouped)
     }
@@ -87,12 +79,7 @@ impl Loader<Uuid> for OrganisationById {
     type Error = Arc<ServiceError>;
 
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
-        let rows = self
-            .0
-            .identity
-            .organisations_by_ids(keys)
-            .await
-            .map_err(Arc::new)?;
+        let rows = self.0.identity.organisations_by_ids(keys).await.map_err(Arc::new)?;
         Ok(rows.into_iter().map(|row| (row.id, row)).collect())
     }
 }
@@ -109,17 +96,11 @@ pub struct Loaders {
 impl Loaders {
     pub fn new(services: &Services) -> Self {
         Self {
-            delivery_points: DataLoader::new(
-                DeliveryPointsByOrganisation(services.clone()),
-                tokio::spawn,
-            ),
+            delivery_points: DataLoader::new(DeliveryPointsByOrganisation(services.clone()), tokio::spawn),
             users: DataLoader::new(UsersByOrganisation(services.clone()), tokio::spawn),
             categories: DataLoader::new(CategoriesByOrganisation(services.clone()), tokio::spawn),
             organisations: DataLoader::new(OrganisationById(services.clone()), tokio::spawn),
-            price_references: DataLoader::new(
-                PriceReferencesByCommodity(services.clone()),
-                tokio::spawn,
-            ),
+            price_references: DataLoader::new(PriceReferencesByCommodity(services.clone()), tokio::spawn),
         }
     }
 }

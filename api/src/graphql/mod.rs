@@ -35,26 +35,16 @@ pub struct Mutation(IdentityMutation, OrganisationMutation, CatalogueMutation);
 pub type LumbungSchema = Schema<Query, Mutation, EmptySubscription>;
 
 /// The one schema definition, used by `serve` and `export-schema` alike.
-pub fn schema_builder(
-    limits: &GraphqlLimits,
-    production: bool,
-) -> SchemaBuilder<Query, Mutation, EmptySubscription> {
+pub fn schema_builder(limits: &GraphqlLimits, production: bool) -> SchemaBuilder<Query, Mutation, EmptySubscription> {
     let builder = Schema::build(Query::default(), Mutation::default(), EmptySubscription)
         .limit_depth(limits.max_depth)
         .limit_complexity(limits.max_complexity)
         .limit_recursive_depth(limits.max_recursive_depth)
         .limit_directives(limits.max_directives_per_field)
-        .extension(QueryShapeLimits {
-            max_aliases: limits.max_aliases,
-            max_fields: limits.max_fields,
-        })
+        .extension(QueryShapeLimits { max_aliases: limits.max_aliases, max_fields: limits.max_fields })
         .extension(AuthorisationAudit)
         .data(MaxPageSize(limits.max_page_size));
-    if production {
-        builder.disable_introspection().disable_suggestions()
-    } else {
-        builder
-    }
+    if production { builder.disable_introspection().disable_suggestions() } else { builder }
 }
 
 /// The schema wired to the use cases.
@@ -64,24 +54,17 @@ pub fn build_schema(services: Services, limits: &GraphqlLimits, production: bool
 
 /// The SDL, with fields and enum items sorted so that the committed `schema.graphql` diffs cleanly.
 pub fn sdl(limits: &GraphqlLimits) -> String {
-    schema_builder(limits, false)
-        .finish()
-        .sdl_with_options(SDLExportOptions::new().sorted_fields().sorted_enum_items())
+    schema_builder(limits, false).finish().sdl_with_options(SDLExportOptions::new().sorted_fields().sorted_enum_items())
 }
 
 /// Parses an `ID` argument, refusing malformed ones with `BAD_USER_INPUT`.
 pub fn parse_id(field: &str, id: &ID) -> async_graphql::Result<Uuid> {
-    Uuid::parse_str(id.as_str())
-        .map_err(|_| to_graphql(ServiceError::bad_input(field, "is not a valid id")))
+    Uuid::parse_str(id.as_str()).map_err(|_| to_graphql(ServiceError::bad_input(field, "is not a valid id")))
 }
 
 /// A value read back from the database that no longer parses is corruption: an internal error, not the client's.
 pub fn stored<T>(result: Result<T, domain::RuleError>) -> async_graphql::Result<T> {
-    result.map_err(|error| {
-        to_graphql(ServiceError::internal(format!(
-            "stored value does not parse: {error}"
-        )))
-    })
+    result.map_err(|error| to_graphql(ServiceError::internal(format!("stored value does not parse: {error}"))))
 }
 
 /// Today in Jakarta (WIB), for defaults that people read as "today".
@@ -96,13 +79,10 @@ mod tests {
     /// The committed SDL must follow the code, so that clients and reviewers read the real API.
     #[test]
     fn committed_schema_matches_the_code() {
-        let limits = infra::config::Settings::from_lookup(|_| None)
-            .unwrap()
-            .graphql;
+        let limits = infra::config::Settings::from_lookup(|_| None).unwrap().graphql;
         let built = sdl(&limits);
         let committed =
-            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../schema.graphql"))
-                .unwrap_or_default();
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../schema.graphql")).unwrap_or_default();
         assert!(
             committed == built,
             "schema.graphql differs from the schema the code builds; regenerate it with:\n    cargo run -p lumbung-api -- export-schema > schema.graphql"

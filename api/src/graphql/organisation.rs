@@ -122,34 +122,13 @@ impl Organisation {
     }
     /// The categories a supplier sells.
     async fn categories(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Category>> {
-        let loaded = ctx
-            .data::<Loaders>()?
-            .categories
-            .load_one(self.0.id)
-            .await
-            .map_err(loader_error)?;
-        loaded
-            .unwrap_or_default()
-            .iter()
-            .map(|text| Ok(stored(commodity::Category::parse(text))?.into()))
-            .collect()
+        let loaded = ctx.data::<Loaders>()?.categories.load_one(self.0.id).await.map_err(loader_error)?;
+        loaded.unwrap_or_default().iter().map(|text| Ok(stored(commodity::Category::parse(text))?.into())).collect()
     }
     /// A cooperative's delivery points.
-    async fn delivery_points(
-        &self,
-        ctx: &Context<'_>,
-    ) -> async_graphql::Result<Vec<DeliveryPoint>> {
-        let loaded = ctx
-            .data::<Loaders>()?
-            .delivery_points
-            .load_one(self.0.id)
-            .await
-            .map_err(loader_error)?;
-        Ok(loaded
-            .unwrap_or_default()
-            .into_iter()
-            .map(DeliveryPoint)
-            .collect())
+    async fn delivery_points(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<DeliveryPoint>> {
+        let loaded = ctx.data::<Loaders>()?.delivery_points.load_one(self.0.id).await.map_err(loader_error)?;
+        Ok(loaded.unwrap_or_default().into_iter().map(DeliveryPoint).collect())
     }
     /// Its users: visible to its own members and to the agency and admins.
     async fn users(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<User>> {
@@ -157,12 +136,7 @@ impl Organisation {
         if !actor.may_view_organisation(self.0.id) {
             return Ok(vec![]);
         }
-        let loaded = ctx
-            .data::<Loaders>()?
-            .users
-            .load_one(self.0.id)
-            .await
-            .map_err(loader_error)?;
+        let loaded = ctx.data::<Loaders>()?.users.load_one(self.0.id).await.map_err(loader_error)?;
         Ok(loaded.unwrap_or_default().into_iter().map(User).collect())
     }
 }
@@ -173,20 +147,11 @@ pub struct OrganisationQuery;
 #[Object]
 impl OrganisationQuery {
     /// One organisation: the caller's own, or any for the agency and admins. Others read as not found.
-    async fn organisation(
-        &self,
-        ctx: &Context<'_>,
-        id: ID,
-    ) -> async_graphql::Result<Option<Organisation>> {
+    async fn organisation(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Organisation>> {
         let actor = require(ctx, access::Permission::ViewOwnOrganisation)?;
         let id = parse_id("id", &id)?;
         let services = ctx.data::<Services>()?;
-        Ok(services
-            .identity
-            .organisation(actor, id)
-            .await
-            .api()?
-            .map(Organisation))
+        Ok(services.identity.organisation(actor, id).await.api()?.map(Organisation))
     }
 
     /// All organisations, oldest first, for the agency and admins; filter by kind and status (e.g. `PENDING` to review).
@@ -202,16 +167,8 @@ impl OrganisationQuery {
         let actor = require(ctx, access::Permission::ViewAllOrganisations)?;
         let had_cursor = after.is_some();
         let page = page_request(first, after, *ctx.data::<MaxPageSize>()?)?;
-        let filter = OrganisationFilter {
-            kind: kind.map(Into::into),
-            status: status.map(Into::into),
-        };
-        let page = ctx
-            .data::<Services>()?
-            .identity
-            .organisations(actor, filter, page)
-            .await
-            .api()?;
+        let filter = OrganisationFilter { kind: kind.map(Into::into), status: status.map(Into::into) };
+        let page = ctx.data::<Services>()?.identity.organisations(actor, filter, page).await.api()?;
         Ok(connection(page, had_cursor, |row| row.id, Organisation))
     }
 }
@@ -228,13 +185,7 @@ async fn review(
     let actor = require(ctx, access::Permission::ReviewOrganisations)?;
     let id = parse_id("id", &id)?;
     let services = ctx.data::<Services>()?;
-    Ok(Organisation(
-        services
-            .identity
-            .review(actor, id, decision, reason.as_deref())
-            .await
-            .api()?,
-    ))
+    Ok(Organisation(services.identity.review(actor, id, decision, reason.as_deref()).await.api()?))
 }
 
 #[Object]
@@ -287,11 +238,7 @@ impl OrganisationMutation {
     ) -> async_graphql::Result<Registration> {
         let actor = require(ctx, access::Permission::ManageOrganisations)?;
         let services = ctx.data::<Services>()?;
-        let (organisation, user) = services
-            .identity
-            .create_verified(actor, input.into())
-            .await
-            .api()?;
+        let (organisation, user) = services.identity.create_verified(actor, input.into()).await.api()?;
         Ok(Registration::new(Organisation(organisation), User(user)))
     }
 }

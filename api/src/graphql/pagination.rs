@@ -29,30 +29,16 @@ pub fn page_request<K: Serialize + DeserializeOwned>(
     let limit = usize::try_from(first)
         .ok()
         .filter(|n| (1..=max.0).contains(n))
-        .ok_or_else(|| {
-            to_graphql(ServiceError::bad_input(
-                "first",
-                format!("must be between 1 and {}", max.0),
-            ))
-        })?;
+        .ok_or_else(|| to_graphql(ServiceError::bad_input("first", format!("must be between 1 and {}", max.0))))?;
     let after = match after {
         None => None,
         Some(cursor) => {
-            let decoded =
-                <OpaqueCursor<K> as async_graphql::connection::CursorType>::decode_cursor(&cursor)
-                    .map_err(|_| {
-                        to_graphql(ServiceError::bad_input(
-                            "after",
-                            "is not a cursor from this list",
-                        ))
-                    })?;
+            let decoded = <OpaqueCursor<K> as async_graphql::connection::CursorType>::decode_cursor(&cursor)
+                .map_err(|_| to_graphql(ServiceError::bad_input("after", "is not a cursor from this list")))?;
             Some(decoded.0)
         }
     };
-    Ok(PageRequest {
-        after,
-        limit: limit as u64,
-    })
+    Ok(PageRequest { after, limit: limit as u64 })
 }
 
 /// A connection from a page, each edge's cursor being the row's key.
@@ -67,10 +53,6 @@ where
     N: OutputType,
 {
     let mut connection = Connection::new(had_cursor, page.has_next_page);
-    connection.edges.extend(
-        page.items
-            .into_iter()
-            .map(|item| Edge::new(OpaqueCursor(key(&item)), node(item))),
-    );
+    connection.edges.extend(page.items.into_iter().map(|item| Edge::new(OpaqueCursor(key(&item)), node(item))));
     connection
 }
