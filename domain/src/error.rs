@@ -14,6 +14,9 @@ pub enum RuleError {
     /// The caller may not do this (`FORBIDDEN`).
     #[error("{0}")]
     Forbidden(String),
+    /// A deadline or cut-off has passed; nothing was written (`DEADLINE_PASSED`).
+    #[error("{0}")]
+    DeadlinePassed(String),
 }
 
 impl RuleError {

@@ -16,6 +16,8 @@ pub enum ServiceError {
     BadInput { field: String, message: String },
     #[error("{0}")]
     Conflict(String),
+    #[error("{0}")]
+    DeadlinePassed(String),
     #[error("too many failed attempts; try again in {retry_after_seconds} seconds")]
     TooManyAttempts { retry_after_seconds: i64 },
     /// A dependency (the database) cannot be reached; the request may be retried.
@@ -43,6 +45,7 @@ impl ServiceError {
             Self::NotFound(_) => "NOT_FOUND",
             Self::BadInput { .. } => "BAD_USER_INPUT",
             Self::Conflict(_) => "CONFLICT",
+            Self::DeadlinePassed(_) => "DEADLINE_PASSED",
             Self::TooManyAttempts { .. } => "TOO_MANY_ATTEMPTS",
             Self::Unavailable(_) => "SERVICE_UNAVAILABLE",
             Self::Internal(_) => "INTERNAL_SERVER_ERROR",
@@ -56,6 +59,7 @@ impl From<RuleError> for ServiceError {
             RuleError::InvalidInput { field, message } => Self::bad_input(field, message),
             RuleError::InvalidTransition(message) => Self::Conflict(message),
             RuleError::Forbidden(message) => Self::Forbidden(message),
+            RuleError::DeadlinePassed(message) => Self::DeadlinePassed(message),
         }
     }
 }

@@ -1,0 +1,242 @@
+//! Tenders: pooled demand offered to suppliers in lots, with a bidding period and an award criterion.
+
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use crate::{RuleError, clock::wib};
+
+/// A tender's lifecycle: `DRAFT → OPEN → CLOSED → AWARDED` (or `UNSUCCESSFUL`), or `CANCELLED` before award.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TenderStatus {
+    Draft,
+    Open,
+    Closed,
+    Awarded,
+    Unsuccessful,
+    Cancelled,
+}
+
+impl TenderStatus {
+    pub const ALL: [Self; 6] =
+        [Self::Draft, Self::Open, Self::Closed, Self::Awarded, Self::Unsuccessful, Self::Cancelled];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Draft => "DRAFT",
+            Self::Open => "OPEN",
+            Self::Closed => "CLOSED",
+            Self::Awarded => "AWARDED",
+            Self::Unsuccessful => "UNSUCCESSFUL",
+            Self::Cancelled => "CANCELLED",
+        }
+    }
+
+    pub fn parse(value: &str) -> Result<Self, RuleError> {
+        Self::ALL
+            .into_iter()
+            .find(|status| status.as_str() == value)
+            .ok_or_else(|| RuleError::invalid("status", format!("unknown tender status {value:?}")))
+    }
+
+    /// What a reader sees at `now`: an open tender is closed from its deadline on, even before the closing task
+    /// has run.
+    pub fn at(self, deadline: DateTime<Utc>, now: DateTime<Utc>) -> Self {
+        if self == Self::Open && now >= deadline { Self::Closed } else { self }
+    }
+
+    /// Whether bids are sealed at `now`: until the tender is closed (or was cancelled while open, when they
+    /// stay sealed for good).
+    pub fn bids_sealed(self) -> bool {
+        matches!(self, Self::Draft | Self::Open | Self::Cancelled)
+    }
+}
+
+/// How a lot's winning bids are chosen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AwardCriterion {
+    /// Lowest unit price wins.
+    LowestPrice,
+    /// Highest weighted score of price and delivery lead time; the weights are percentages summing to 100.
+    WeightedScore { price_weight: u8, lead_time_weight: u8 },
+}
+
+impl AwardCriterion {
+    pub fn weighted(price_weight: u8, lead_time_weight: u8) -> Result<Self, RuleError> {
+        if u16::from(price_weight) + u16::from(lead_time_weight) != 100 {
+            return Err(RuleError::invalid("criterion", "the price and lead-time weights must add up to 100"));
+        }
+        Ok(Self::WeightedScore { price_weight, lead_time_weight })
+    }
+}
+
+/// When bids are accepted: from `start` (inclusive) to `deadline` (exclusive).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BiddingPeriod {
+    pub start: DateTime<Utc>,
+    pub deadline: DateTime<Utc>,
+}
+
+impl BiddingPeriod {
+    pub fn parse(start: DateTime<Utc>, deadline: DateTime<Utc>) -> Result<Self, RuleError> {
+        if deadline <= start {
+            return Err(RuleError::invalid("deadline", "must be after the start of bidding"));
+        }
+        Ok(Self { start, deadline })
+    }
+}
+
+/// The terms every lot of a tender shares.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TenderTerms {
+    pub criterion: AwardCriterion,
+    pub partial_bids_allowed: bool,
+    pub min_partial_quantity: Option<Decimal>,
+    pub min_responsive_bids: u32,
+    pub period: BiddingPeriod,
+}
+
+impl TenderTerms {
+    /// Checks the terms against the smallest lot.
+    pub fn check(&self, smallest_lot: Decimal) -> Result<(), RuleError> {
+        if self.min_responsive_bids == 0 || self.min_responsive_bids > 100 {
+            return Err(RuleError::invalid("minResponsiveBids", "must be between 1 and 100"));
+        }
+        match (self.partial_bids_allowed, self.min_partial_quantity) {
+            (false, Some(_)) => {
+                Err(RuleError::invalid("minPartialQuantity", "only applies when partial bids are allowed"))
+            }
+            (true, Some(minimum)) if minimum <= Decimal::ZERO || minimum > smallest_lot => {
+                Err(RuleError::invalid("minPartialQuantity", "must be positive and no more than the smallest lot"))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Publishing: a draft whose bidding has not yet ended, with at least one lot and a maximum price on each.
+pub fn check_publish(
+    status: TenderStatus,
+    period: &BiddingPeriod,
+    lots: &[(Decimal, Decimal)],
+    now: DateTime<Utc>,
+) -> Result<(), RuleError> {
+    if status != TenderStatus::Draft {
+        return Err(RuleError::InvalidTransition(format!(
+            "only a draft can be published; this tender is {}",
+            status.as_str()
+        )));
+    }
+    if period.deadline <= now {
+        return Err(RuleError::invalid("deadline", "the bidding deadline has already passed"));
+    }
+    if lots.is_empty() {
+        return Err(RuleError::invalid("lots", "a tender needs at least one lot"));
+    }
+    if lots.iter().any(|(quantity, max_price)| *quantity <= Decimal::ZERO || *max_price <= Decimal::ZERO) {
+        return Err(RuleError::invalid("lots", "every lot needs a positive quantity and maximum price"));
+    }
+    Ok(())
+}
+
+/// Whether a bid (or revision or withdrawal) arriving at `now` is in time. The deadline is exclusive: a bid one
+/// millisecond before it is in time, one at it is not.
+pub fn check_bidding_open(status: TenderStatus, period: &BiddingPeriod, now: DateTime<Utc>) -> Result<(), RuleError> {
+    match status.at(period.deadline, now) {
+        TenderStatus::Open if now >= period.start => Ok(()),
+        TenderStatus::Open => Err(RuleError::InvalidTransition(format!(
+            "bidding opens at {}",
+            period.start.with_timezone(&wib()).format("%Y-%m-%d %H:%M WIB")
+        ))),
+        TenderStatus::Closed => Err(RuleError::DeadlinePassed(format!(
+            "the bidding deadline passed at {}",
+            period.deadline.with_timezone(&wib()).format("%Y-%m-%d %H:%M:%S WIB")
+        ))),
+        other => Err(RuleError::InvalidTransition(format!("the tender is {}", other.as_str()))),
+    }
+}
+
+/// Cancelling: at any point before the award.
+pub fn check_cancel(status: TenderStatus) -> Result<(), RuleError> {
+    match status {
+        TenderStatus::Draft | TenderStatus::Open | TenderStatus::Closed => Ok(()),
+        other => Err(RuleError::InvalidTransition(format!("a {} tender cannot be cancelled", other.as_str()))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rust_decimal::dec;
+
+    fn at(text: &str) -> DateTime<Utc> {
+        text.parse().unwrap()
+    }
+
+    fn period() -> BiddingPeriod {
+        // SCENARIOS.md: 26 November 08:00 to 28 November 12:00 WIB.
+        BiddingPeriod::parse(at("2026-11-26T01:00:00Z"), at("2026-11-28T05:00:00Z")).unwrap()
+    }
+
+    #[test]
+    fn a_bid_a_millisecond_before_the_deadline_is_in_time_and_one_at_it_is_not() {
+        let period = period();
+        assert!(check_bidding_open(TenderStatus::Open, &period, at("2026-11-28T04:59:59.999Z")).is_ok());
+        let late = check_bidding_open(TenderStatus::Open, &period, at("2026-11-28T05:00:00Z")).unwrap_err();
+        assert!(matches!(late, RuleError::DeadlinePassed(_)));
+        assert!(late.to_string().contains("2026-11-28 12:00:00 WIB"), "{late}");
+        assert!(check_bidding_open(TenderStatus::Open, &period, at("2026-11-26T00:59:59Z")).is_err());
+        assert!(check_bidding_open(TenderStatus::Draft, &period, at("2026-11-27T00:00:00Z")).is_err());
+        assert!(check_bidding_open(TenderStatus::Cancelled, &period, at("2026-11-27T00:00:00Z")).is_err());
+    }
+
+    #[test]
+    fn an_open_tender_reads_closed_from_its_deadline() {
+        let deadline = period().deadline;
+        assert_eq!(TenderStatus::Open.at(deadline, deadline), TenderStatus::Closed);
+        assert_eq!(TenderStatus::Open.at(deadline, at("2026-11-28T04:59:59Z")), TenderStatus::Open);
+        assert_eq!(TenderStatus::Awarded.at(deadline, deadline), TenderStatus::Awarded);
+        assert!(TenderStatus::Open.bids_sealed());
+        assert!(!TenderStatus::Closed.bids_sealed());
+    }
+
+    #[test]
+    fn publishing_checks_completeness() {
+        let now = at("2026-11-25T10:00:00Z");
+        let lots = [(dec!(24000), dec!(1700))];
+        assert!(check_publish(TenderStatus::Draft, &period(), &lots, now).is_ok());
+        assert!(check_publish(TenderStatus::Open, &period(), &lots, now).is_err());
+        assert!(check_publish(TenderStatus::Draft, &period(), &[], now).is_err());
+        assert!(check_publish(TenderStatus::Draft, &period(), &[(dec!(24000), dec!(0))], now).is_err());
+        assert!(check_publish(TenderStatus::Draft, &period(), &lots, at("2026-11-28T05:00:00Z")).is_err());
+    }
+
+    #[test]
+    fn terms_and_periods_are_validated() {
+        assert!(BiddingPeriod::parse(at("2026-11-28T05:00:00Z"), at("2026-11-28T05:00:00Z")).is_err());
+        assert!(AwardCriterion::weighted(70, 30).is_ok());
+        assert!(AwardCriterion::weighted(70, 20).is_err());
+        let mut terms = TenderTerms {
+            criterion: AwardCriterion::LowestPrice,
+            partial_bids_allowed: true,
+            min_partial_quantity: Some(dec!(5000)),
+            min_responsive_bids: 2,
+            period: period(),
+        };
+        assert!(terms.check(dec!(24000)).is_ok());
+        assert!(terms.check(dec!(4000)).is_err());
+        terms.partial_bids_allowed = false;
+        assert!(terms.check(dec!(24000)).is_err());
+        terms.min_partial_quantity = None;
+        terms.min_responsive_bids = 0;
+        assert!(terms.check(dec!(24000)).is_err());
+    }
+
+    #[test]
+    fn cancelling_is_possible_until_award() {
+        for status in TenderStatus::ALL {
+            let allowed = matches!(status, TenderStatus::Draft | TenderStatus::Open | TenderStatus::Closed);
+            assert_eq!(check_cancel(status).is_ok(), allowed, "{status:?}");
+        }
+    }
+}
