@@ -1,6 +1,6 @@
 //! Building and running the server: used by `lumbung serve` and by the end-to-end tests alike.
 
-use std::{future::Future, net::SocketAddr, sync::Arc};
+use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 
 use anyhow::Context;
 use domain::clock::Clock;
@@ -37,8 +37,27 @@ impl Application {
         &self.state.services
     }
 
-    /// Serves until `shutdown` completes, then finishes the requests in flight.
+    /// Serves until `shutdown` completes, then finishes the requests in flight. Alongside, a task closes tenders
+    /// whose deadline has passed; it runs on every node, and each tender is closed by exactly one of them.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
-        axum::serve(self.listener, router(self.state)).with_graceful_shutdown(shutdown).await
+        let tendering = self.state.services.tendering.clone();
+        let interval = Duration::from_millis(self.state.settings.close_interval_ms.max(10));
+        let closer = tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(interval);
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                ticks.tick().await;
+                match tendering.close_due().await {
+                    Ok(closed) if !closed.is_empty() => {
+                        tracing::info!(count = closed.len(), "closed tenders past their deadline")
+                    }
+                    Ok(_) => {}
+                    Err(error) => tracing::warn!(%error, "closing due tenders failed; will retry"),
+                }
+            }
+        });
+        let served = axum::serve(self.listener, router(self.state)).with_graceful_shutdown(shutdown).await;
+        closer.abort();
+        served
     }
 }

@@ -60,10 +60,18 @@ pub enum Permission {
     ManageCatalogue,
     /// Read the audit trail.
     ViewAuditLog,
+    /// Open demand pools, record RDKK allocations, create, publish and cancel tenders, confirm awards.
+    ManageTendering,
+    /// Add, change and remove a cooperative's demand lines.
+    SubmitDemand,
+    /// Submit, revise and withdraw sealed bids.
+    SubmitBids,
+    /// Read the pools and tenders that concern one's organisation.
+    ViewTendering,
 }
 
 impl Permission {
-    pub const ALL: [Self; 8] = [
+    pub const ALL: [Self; 12] = [
         Self::ViewOwnOrganisation,
         Self::ManageOwnUsers,
         Self::ViewAllOrganisations,
@@ -72,6 +80,10 @@ impl Permission {
         Self::ReadCatalogue,
         Self::ManageCatalogue,
         Self::ViewAuditLog,
+        Self::ManageTendering,
+        Self::SubmitDemand,
+        Self::SubmitBids,
+        Self::ViewTendering,
     ];
 
     /// Whether the permission changes the marketplace, and so needs a verified organisation.
@@ -106,6 +118,10 @@ impl Actor {
                 matches!(self.role, Role::AgencyAnalyst | Role::PlatformAdmin)
             }
             ManageOrganisations => self.role == Role::PlatformAdmin,
+            ManageTendering => self.role == Role::AgencyAnalyst,
+            SubmitDemand => self.role == Role::CoopStaff,
+            SubmitBids => self.role == Role::SupplierSales,
+            ViewTendering => true,
         }
     }
 
@@ -158,6 +174,10 @@ fn describe(permission: Permission) -> &'static str {
         Permission::ReadCatalogue => "read the catalogue",
         Permission::ManageCatalogue => "change the commodity catalogue",
         Permission::ViewAuditLog => "read the audit trail",
+        Permission::ManageTendering => "manage demand pools and tenders (agency analysts only)",
+        Permission::SubmitDemand => "submit demand (cooperative staff only)",
+        Permission::SubmitBids => "bid (supplier sales staff only)",
+        Permission::ViewTendering => "view pools and tenders",
     }
 }
 

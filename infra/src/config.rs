@@ -44,6 +44,8 @@ pub struct Settings {
     pub log_format: LogFormat,
     pub max_body_bytes: usize,
     pub graphql: GraphqlLimits,
+    /// How often the background task looks for tenders past their deadline.
+    pub close_interval_ms: u64,
 }
 
 // The secret never reaches a log line through `{:?}`.
@@ -104,6 +106,7 @@ impl Settings {
             refresh_token_ttl_days: number(&value, "LUMBUNG_REFRESH_TOKEN_TTL_DAYS", 30)?,
             log_format,
             max_body_bytes: number(&value, "LUMBUNG_MAX_BODY_BYTES", 1024 * 1024)?,
+            close_interval_ms: number(&value, "LUMBUNG_CLOSE_INTERVAL_MS", 1000)?,
             graphql: GraphqlLimits {
                 max_depth: number(&value, "LUMBUNG_GRAPHQL_MAX_DEPTH", 12)?,
                 max_complexity: number(&value, "LUMBUNG_GRAPHQL_MAX_COMPLEXITY", 5_000)?,

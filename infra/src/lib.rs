@@ -10,10 +10,13 @@ pub mod demo;
 pub mod entities;
 pub mod error;
 pub mod fixed_point;
+pub mod idempotency;
 pub mod identity;
 pub mod pagination;
 pub mod password;
+pub mod pooling;
 pub mod services;
+pub mod tendering;
 pub mod tokens;
 
 pub use error::ServiceError;

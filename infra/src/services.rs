@@ -7,7 +7,8 @@ use domain::clock::Clock;
 use sea_orm::DatabaseConnection;
 
 use crate::{
-    audit::AuditLog, catalogue::CatalogueService, config::Settings, identity::IdentityService, tokens::AccessTokens,
+    audit::AuditLog, catalogue::CatalogueService, config::Settings, identity::IdentityService, pooling::PoolingService,
+    tendering::TenderingService, tokens::AccessTokens,
 };
 
 #[derive(Clone)]
@@ -17,6 +18,8 @@ pub struct Services {
     pub identity: IdentityService,
     pub catalogue: CatalogueService,
     pub audit: AuditLog,
+    pub pooling: PoolingService,
+    pub tendering: TenderingService,
 }
 
 impl Services {
@@ -32,6 +35,8 @@ impl Services {
             ),
             catalogue: CatalogueService::new(db.clone(), clock.clone()),
             audit: AuditLog::new(db.clone()),
+            pooling: PoolingService::new(db.clone(), clock.clone()),
+            tendering: TenderingService::new(db.clone(), clock.clone()),
             db,
             clock,
         })

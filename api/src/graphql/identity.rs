@@ -39,6 +39,10 @@ pub enum Permission {
     ReadCatalogue,
     ManageCatalogue,
     ViewAuditLog,
+    ManageTendering,
+    SubmitDemand,
+    SubmitBids,
+    ViewTendering,
 }
 
 /// A person who logs in, within one organisation.

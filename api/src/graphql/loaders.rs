@@ -5,7 +5,8 @@ use std::{collections::HashMap, sync::Arc};
 use async_graphql::dataloader::{DataLoader, Loader};
 use infra::{
     ServiceError,
-    entities::{app_user, delivery_point, organisation, price_reference},
+    entities::{app_user, commodity, delivery_point, lot, organisation, price_reference},
+    pooling::PoolTotals,
     services::Services,
 };
 use uuid::Uuid;
@@ -54,6 +55,38 @@ grouped_loader!(
     |row| row.commodity_id
 );
 
+grouped_loader!(
+    /// Lots by tender id, in lot order.
+    LotsByTender, lot::Model,
+    |services, keys| services.tendering.lots_of(keys),
+    |row| row.tender_id
+);
+
+/// Commodities by id.
+pub struct CommodityById(Services);
+
+impl Loader<Uuid> for CommodityById {
+    type Value = commodity::Model;
+    type Error = Arc<ServiceError>;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        let rows = self.0.pooling.commodities_by_ids(keys).await.map_err(Arc::new)?;
+        Ok(rows.into_iter().map(|row| (row.id, row)).collect())
+    }
+}
+
+/// Pooled total and number of cooperatives by pool id.
+pub struct PoolTotalsById(Services);
+
+impl Loader<Uuid> for PoolTotalsById {
+    type Value = PoolTotals;
+    type Error = Arc<ServiceError>;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        Ok(self.0.pooling.totals(keys).await.map_err(Arc::new)?.into_iter().collect())
+    }
+}
+
 /// Categories a supplier sells, by organisation id.
 pub struct CategoriesByOrganisation(Services);
 
@@ -91,6 +124,9 @@ pub struct Loaders {
     pub categories: DataLoader<CategoriesByOrganisation>,
     pub organisations: DataLoader<OrganisationById>,
     pub price_references: DataLoader<PriceReferencesByCommodity>,
+    pub lots: DataLoader<LotsByTender>,
+    pub commodities: DataLoader<CommodityById>,
+    pub pool_totals: DataLoader<PoolTotalsById>,
 }
 
 impl Loaders {
@@ -101,6 +137,9 @@ impl Loaders {
             categories: DataLoader::new(CategoriesByOrganisation(services.clone()), tokio::spawn),
             organisations: DataLoader::new(OrganisationById(services.clone()), tokio::spawn),
             price_references: DataLoader::new(PriceReferencesByCommodity(services.clone()), tokio::spawn),
+            lots: DataLoader::new(LotsByTender(services.clone()), tokio::spawn),
+            commodities: DataLoader::new(CommodityById(services.clone()), tokio::spawn),
+            pool_totals: DataLoader::new(PoolTotalsById(services.clone()), tokio::spawn),
         }
     }
 }

@@ -9,6 +9,8 @@ pub mod limits;
 pub mod loaders;
 pub mod organisation;
 pub mod pagination;
+pub mod pooling;
+pub mod tendering;
 
 use async_graphql::{EmptySubscription, ID, MergedObject, SDLExportOptions, Schema, SchemaBuilder};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -24,13 +26,15 @@ use self::{
     limits::QueryShapeLimits,
     organisation::{OrganisationMutation, OrganisationQuery},
     pagination::MaxPageSize,
+    pooling::{PoolingMutation, PoolingQuery},
+    tendering::{TenderingMutation, TenderingQuery},
 };
 
 #[derive(MergedObject, Default)]
-pub struct Query(IdentityQuery, OrganisationQuery, CatalogueQuery, AuditQuery);
+pub struct Query(IdentityQuery, OrganisationQuery, CatalogueQuery, AuditQuery, PoolingQuery, TenderingQuery);
 
 #[derive(MergedObject, Default)]
-pub struct Mutation(IdentityMutation, OrganisationMutation, CatalogueMutation);
+pub struct Mutation(IdentityMutation, OrganisationMutation, CatalogueMutation, PoolingMutation, TenderingMutation);
 
 pub type LumbungSchema = Schema<Query, Mutation, EmptySubscription>;
 

@@ -1,0 +1,1011 @@
+//! Tenders, sealed bids, closing, evaluation and award.
+
+use std::{collections::HashMap, sync::Arc};
+
+use chrono::{DateTime, Utc};
+use domain::{
+    access::{Actor, Permission},
+    allocation::{self, AwardedSupply, DemandLine},
+    bid::{CommittedBid, Offer, commitment_hash},
+    clock::{Clock, date_in_wib},
+    commodity::{Category, Place, PriceKind, applicable_price},
+    evaluation::{self, LotTerms, SubmittedBid},
+    identity::bounded_text,
+    money::UnitPrice,
+    organisation::OrganisationKind,
+    pool::PoolStatus,
+    tender::{self as rules, AwardCriterion, BiddingPeriod, TenderStatus, TenderTerms},
+};
+use rust_decimal::Decimal;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, IntoActiveModel,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, sea_query::Expr,
+};
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::{
+    ServiceError,
+    audit::{self, AuditRecord},
+    catalogue::to_domain,
+    db::begin_write,
+    entities::{
+        award_allocation, bid, bid_version, commodity, delivery_point, demand_line, demand_pool, lot,
+        organisation_category, price_reference, tender,
+    },
+    error::ServiceResult,
+    fixed_point::{from_stored, to_stored},
+    idempotency::IdempotencyKey,
+    pagination::{Page, PageRequest},
+    tokens::new_opaque_token,
+};
+
+pub const BID_ACTIVE: &str = "ACTIVE";
+pub const BID_WITHDRAWN: &str = "WITHDRAWN";
+const LOT_PENDING: &str = "PENDING";
+const LOT_AWARDED: &str = "AWARDED";
+const LOT_UNSUCCESSFUL: &str = "UNSUCCESSFUL";
+
+#[derive(Debug, Clone)]
+pub struct TenderInput {
+    pub pool_id: Uuid,
+    pub title: Option<String>,
+    /// An explicit ceiling; at most the HET where one applies.
+    pub max_unit_price: Option<Decimal>,
+    /// For goods without an HET: the ceiling is the reference price plus this percentage.
+    pub reference_margin_percent: Option<Decimal>,
+    pub criterion: AwardCriterion,
+    pub partial_bids_allowed: bool,
+    pub min_partial_quantity: Option<Decimal>,
+    pub min_responsive_bids: u32,
+    pub bidding_start: DateTime<Utc>,
+    pub deadline: DateTime<Utc>,
+    /// One lot per kecamatan of the delivery points instead of one for the whole pool.
+    pub lot_per_kecamatan: bool,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct OfferInput {
+    pub unit_price: Decimal,
+    pub quantity: Decimal,
+    pub lead_time_days: i32,
+    pub validity_days: i32,
+}
+
+/// What a supplier gets back for every accepted bid, revision or withdrawal.
+#[derive(Debug, Clone)]
+pub struct BidReceipt {
+    pub bid_id: Uuid,
+    pub version: i32,
+    pub action: String,
+    pub received_at: DateTime<Utc>,
+    pub commitment_hash: String,
+}
+
+impl From<&bid_version::Model> for BidReceipt {
+    fn from(version: &bid_version::Model) -> Self {
+        Self {
+            bid_id: version.bid_id,
+            version: version.version,
+            action: version.action.clone(),
+            received_at: version.received_at,
+            commitment_hash: version.commitment_hash.clone(),
+        }
+    }
+}
+
+/// The status a reader sees now.
+pub fn effective_status(row: &tender::Model, now: DateTime<Utc>) -> ServiceResult<TenderStatus> {
+    Ok(TenderStatus::parse(&row.status)?.at(row.deadline_at, now))
+}
+
+pub fn criterion_of(row: &tender::Model) -> AwardCriterion {
+    match row.criterion.as_str() {
+        "WEIGHTED_SCORE" => AwardCriterion::WeightedScore {
+            price_weight: u8::try_from(row.price_weight).unwrap_or(0),
+            lead_time_weight: u8::try_from(row.lead_time_weight).unwrap_or(0),
+        },
+        _ => AwardCriterion::LowestPrice,
+    }
+}
+
+#[derive(Clone)]
+pub struct TenderingService {
+    db: DatabaseConnection,
+    clock: Arc<dyn Clock>,
+}
+
+impl TenderingService {
+    pub fn new(db: DatabaseConnection, clock: Arc<dyn Clock>) -> Self {
+        Self { db, clock }
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    /// The agency makes a draft tender from a frozen pool: one lot (or one per kecamatan) of the pooled total.
+    pub async fn create(&self, actor: &Actor, input: TenderInput) -> ServiceResult<tender::Model> {
+        actor.require(Permission::ManageTendering)?;
+        let period = BiddingPeriod::parse(input.bidding_start, input.deadline)?;
+        let txn = begin_write(&self.db).await?;
+        let now = self.clock.now();
+        let pool = demand_pool::Entity::find_by_id(input.pool_id)
+            .lock_exclusive()
+            .one(&txn)
+            .await?
+            .ok_or_else(|| ServiceError::NotFound("demand pool".into()))?;
+        match PoolStatus::parse(&pool.status)?.at(pool.cutoff_at, now) {
+            PoolStatus::Frozen => {}
+            PoolStatus::Open => {
+                return Err(ServiceError::Conflict(
+                    "the pool is open until its cut-off; tender it once it is frozen".into(),
+                ));
+            }
+            other => return Err(ServiceError::Conflict(format!("the pool is {}", other.as_str()))),
+        }
+        let lines = demand_line::Entity::find().filter(demand_line::Column::PoolId.eq(pool.id)).all(&txn).await?;
+        if lines.is_empty() {
+            return Err(ServiceError::Conflict("the pool has no demand to tender".into()));
+        }
+        let commodity = commodity::Entity::find_by_id(pool.commodity_id)
+            .one(&txn)
+            .await?
+            .ok_or_else(|| ServiceError::internal("pool without commodity"))?;
+        let max_unit_price = self.ceiling(&txn, &pool, &commodity, &input, now).await?;
+
+        // Lots: the pooled total, or per kecamatan of the delivery points.
+        let mut lot_quantities: Vec<(Option<String>, Decimal)> = Vec::new();
+        if input.lot_per_kecamatan {
+            let points = delivery_point::Entity::find()
+                .filter(delivery_point::Column::Id.is_in(lines.iter().map(|l| l.delivery_point_id)))
+                .all(&txn)
+                .await?;
+            let kecamatan_of: HashMap<Uuid, String> = points.into_iter().map(|p| (p.id, p.kecamatan)).collect();
+            let mut per_kecamatan: std::collections::BTreeMap<String, Decimal> = Default::default();
+            for line in &lines {
+                let kecamatan = kecamatan_of.get(&line.delivery_point_id).cloned().unwrap_or_default();
+                *per_kecamatan.entry(kecamatan).or_default() += from_stored(line.quantity_e4);
+            }
+            lot_quantities.extend(per_kecamatan.into_iter().map(|(k, q)| (Some(k), q)));
+        } else {
+            lot_quantities.push((None, lines.iter().map(|l| from_stored(l.quantity_e4)).sum()));
+        }
+        let terms = TenderTerms {
+            criterion: input.criterion,
+            partial_bids_allowed: input.partial_bids_allowed,
+            min_partial_quantity: input.min_partial_quantity,
+            min_responsive_bids: input.min_responsive_bids,
+            period,
+        };
+        let smallest = lot_quantities.iter().map(|(_, q)| *q).min().unwrap_or_default();
+        terms.check(smallest)?;
+        let title = match &input.title {
+            Some(title) => bounded_text("title", title, 3, 200)?,
+            None => format!(
+                "{} — {} ({} s.d. {})",
+                commodity.name_id, pool.city, pool.delivery_first_day, pool.delivery_last_day
+            ),
+        };
+        let (criterion, price_weight, lead_time_weight) = match input.criterion {
+            AwardCriterion::LowestPrice => ("LOWEST_PRICE", 100, 0),
+            AwardCriterion::WeightedScore { price_weight, lead_time_weight } => {
+                ("WEIGHTED_SCORE", i16::from(price_weight), i16::from(lead_time_weight))
+            }
+        };
+        let created = tender::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            pool_id: Set(pool.id),
+            commodity_id: Set(commodity.id),
+            title: Set(title),
+            status: Set(TenderStatus::Draft.as_str().into()),
+            criterion: Set(criterion.into()),
+            price_weight: Set(price_weight),
+            lead_time_weight: Set(lead_time_weight),
+            partial_bids_allowed: Set(input.partial_bids_allowed),
+            min_partial_quantity_e4: Set(input.min_partial_quantity.map(to_stored).transpose()?),
+            min_responsive_bids: Set(i32::try_from(input.min_responsive_bids).unwrap_or(1)),
+            bidding_start_at: Set(period.start),
+            deadline_at: Set(period.deadline),
+            cancel_reason: Set(None),
+            created_by: Set(actor.user_id),
+            created_at: Set(now),
+            updated_at: Set(now),
+            published_at: Set(None),
+            closed_at: Set(None),
+            awarded_at: Set(None),
+        }
+        .insert(&txn)
+        .await?;
+        for (number, (kecamatan, quantity)) in lot_quantities.into_iter().enumerate() {
+            lot::ActiveModel {
+                id: Set(Uuid::now_v7()),
+                tender_id: Set(created.id),
+                number: Set(i32::try_from(number + 1).unwrap_or(i32::MAX)),
+                kecamatan: Set(kecamatan),
+                quantity_e4: Set(to_stored(quantity)?),
+                max_unit_price_e4: Set(to_stored(max_unit_price)?),
+                outcome: Set(LOT_PENDING.into()),
+                awarded_quantity_e4: Set(None),
+                total_cost_e4: Set(None),
+            }
+            .insert(&txn)
+            .await?;
+        }
+        let mut tendered = pool.into_active_model();
+        tendered.status = Set(PoolStatus::Tendered.as_str().into());
+        tendered.updated_at = Set(now);
+        tendered.update(&txn).await?;
+        let summary =
+            json!({ "pool": input.pool_id, "maxUnitPrice": max_unit_price.to_string(), "deadline": period.deadline });
+        audit::record(&txn, now, AuditRecord::by(actor, "tender.created", "tender", created.id, summary)).await?;
+        txn.commit().await?;
+        Ok(created)
+    }
+
+    /// The ceiling: explicit (never above an HET), else the HET, else the reference price plus the margin.
+    async fn ceiling(
+        &self,
+        connection: &impl ConnectionTrait,
+        pool: &demand_pool::Model,
+        commodity: &commodity::Model,
+        input: &TenderInput,
+        now: DateTime<Utc>,
+    ) -> ServiceResult<Decimal> {
+        let rows = price_reference::Entity::find()
+            .filter(price_reference::Column::CommodityId.eq(commodity.id))
+            .all(connection)
+            .await?;
+        let references = rows.iter().map(to_domain).collect::<Result<Vec<_>, _>>()?;
+        let place = Place { province: pool.province.clone(), city: Some(pool.city.clone()) };
+        let today = date_in_wib(now);
+        let het = applicable_price(&references, PriceKind::Het, &place, today).map(|r| r.price);
+        let reference = applicable_price(&references, PriceKind::Reference, &place, today).map(|r| r.price);
+        match (input.max_unit_price, het, reference, input.reference_margin_percent) {
+            (Some(explicit), Some(het), _, _) if explicit > het => Err(ServiceError::bad_input(
+                "maxUnitPrice",
+                format!("is above the HET of Rp{}", domain::pool::group_thousands(het)),
+            )),
+            (Some(explicit), _, _, _) => Ok(UnitPrice::parse("maxUnitPrice", explicit)?.value()),
+            (None, Some(het), _, _) => Ok(het),
+            (None, None, Some(reference), Some(margin)) => {
+                if margin < Decimal::ZERO || margin > Decimal::ONE_HUNDRED {
+                    return Err(ServiceError::bad_input("referenceMarginPercent", "must be between 0 and 100"));
+                }
+                Ok((reference * (Decimal::ONE_HUNDRED + margin) / Decimal::ONE_HUNDRED).round_dp(2))
+            }
+            (None, None, Some(_), None) => Err(ServiceError::bad_input(
+                "referenceMarginPercent",
+                "this commodity has no HET: give the margin over its reference price, or a maximum price",
+            )),
+            (None, None, None, _) => Err(ServiceError::bad_input(
+                "maxUnitPrice",
+                "this commodity has no HET or reference price here: give a maximum price",
+            )),
+        }
+    }
+
+    async fn tender_for_update(connection: &impl ConnectionTrait, tender_id: Uuid) -> ServiceResult<tender::Model> {
+        tender::Entity::find_by_id(tender_id)
+            .lock_exclusive()
+            .one(connection)
+            .await?
+            .ok_or_else(|| ServiceError::NotFound("tender".into()))
+    }
+
+    pub async fn publish(&self, actor: &Actor, tender_id: Uuid) -> ServiceResult<tender::Model> {
+        actor.require(Permission::ManageTendering)?;
+        let txn = begin_write(&self.db).await?;
+        let now = self.clock.now();
+        let row = Self::tender_for_update(&txn, tender_id).await?;
+        let lots = lot::Entity::find().filter(lot::Column::TenderId.eq(row.id)).all(&txn).await?;
+        let lot_terms: Vec<_> =
+            lots.iter().map(|l| (from_stored(l.quantity_e4), from_stored(l.max_unit_price_e4))).collect();
+        let period = BiddingPeriod::parse(row.bidding_start_at, row.deadline_at)?;
+        rules::check_publish(TenderStatus::parse(&row.status)?, &period, &lot_terms, now)?;
+        let mut changed = row.into_active_model();
+        changed.status = Set(TenderStatus::Open.as_str().into());
+        changed.published_at = Set(Some(now));
+        changed.updated_at = Set(now);
+        let updated = changed.update(&txn).await?;
+        audit::record(&txn, now, AuditRecord::by(actor, "tender.published", "tender", tender_id, json!({}))).await?;
+        txn.commit().await?;
+        Ok(updated)
+    }
+
+    pub async fn cancel(&self, actor: &Actor, tender_id: Uuid, reason: &str) -> ServiceResult<tender::Model> {
+        actor.require(Permission::ManageTendering)?;
+        let reason = bounded_text("reason", reason, 3, 500)?;
+        let txn = begin_write(&self.db).await?;
+        let now = self.clock.now();
+        let row = Self::tender_for_update(&txn, tender_id).await?;
+        rules::check_cancel(effective_status(&row, now)?)?;
+        let mut changed = row.into_active_model();
+        changed.status = Set(TenderStatus::Cancelled.as_str().into());
+        changed.cancel_reason = Set(Some(reason.clone()));
+        changed.updated_at = Set(now);
+        let updated = changed.update(&txn).await?;
+        audit::record(
+            &txn,
+            now,
+            AuditRecord::by(actor, "tender.cancelled", "tender", tender_id, json!({ "reason": reason })),
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(updated)
+    }
+
+    /// Whether a supplier sells the tender's category.
+    async fn supplier_sells(
+        connection: &impl ConnectionTrait,
+        supplier_id: Uuid,
+        commodity_id: Uuid,
+    ) -> ServiceResult<bool> {
+        let Some(commodity) = commodity::Entity::find_by_id(commodity_id).one(connection).await? else {
+            return Ok(false);
+        };
+        Ok(organisation_category::Entity::find()
+            .filter(organisation_category::Column::OrganisationId.eq(supplier_id))
+            .filter(organisation_category::Column::Category.eq(commodity.category))
+            .one(connection)
+            .await?
+            .is_some())
+    }
+
+    /// Loads the lot and its tender for a bid and checks that bidding is open at `now`, the instant of storing.
+    async fn bidding_context(
+        connection: &impl ConnectionTrait,
+        actor: &Actor,
+        lot_id: Uuid,
+        now: DateTime<Utc>,
+    ) -> ServiceResult<(tender::Model, lot::Model)> {
+        let lot = lot::Entity::find_by_id(lot_id)
+            .one(connection)
+            .await?
+            .ok_or_else(|| ServiceError::NotFound("lot".into()))?;
+        // A shared lock on the tender: closing (which updates it) waits for bids in flight, and sees them.
+        let row = tender::Entity::find_by_id(lot.tender_id)
+            .lock_shared()
+            .one(connection)
+            .await?
+            .ok_or_else(|| ServiceError::internal("lot without tender"))?;
+        if TenderStatus::parse(&row.status)? == TenderStatus::Draft {
+            return Err(ServiceError::NotFound("lot".into()));
+        }
+        if !Self::supplier_sells(connection, actor.organisation_id, row.commodity_id).await? {
+            return Err(ServiceError::Forbidden(
+                "your organisation is not verified for this commodity's category".into(),
+            ));
+        }
+        let period = BiddingPeriod::parse(row.bidding_start_at, row.deadline_at)?;
+        rules::check_bidding_open(TenderStatus::parse(&row.status)?, &period, now)?;
+        Ok((row, lot))
+    }
+
+    fn parse_offer(row: &tender::Model, lot: &lot::Model, offer: OfferInput) -> ServiceResult<Offer> {
+        Ok(Offer::parse(
+            offer.unit_price,
+            offer.quantity,
+            offer.lead_time_days,
+            offer.validity_days,
+            from_stored(lot.quantity_e4),
+            row.partial_bids_allowed,
+            row.min_partial_quantity_e4.map(from_stored),
+        )?)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn store_version(
+        connection: &impl ConnectionTrait,
+        actor: &Actor,
+        row: &tender::Model,
+        lot: &lot::Model,
+        bid_id: Uuid,
+        version: i32,
+        action: &str,
+        offer: &Offer,
+        now: DateTime<Utc>,
+    ) -> ServiceResult<bid_version::Model> {
+        let nonce = new_opaque_token();
+        let hash = commitment_hash(&CommittedBid {
+            tender_id: row.id,
+            lot_id: lot.id,
+            supplier_id: actor.organisation_id,
+            version: u32::try_from(version).unwrap_or(0),
+            offer,
+            received_at: now,
+            nonce: &nonce,
+        });
+        Ok(bid_version::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            bid_id: Set(bid_id),
+            version: Set(version),
+            action: Set(action.into()),
+            unit_price_e4: Set(to_stored(offer.unit_price.value())?),
+            quantity_e4: Set(to_stored(offer.quantity.value())?),
+            lead_time_days: Set(i32::try_from(offer.lead_time_days).unwrap_or(i32::MAX)),
+            validity_days: Set(i32::try_from(offer.validity_days).unwrap_or(i32::MAX)),
+            received_at: Set(now),
+            commitment_hash: Set(hash),
+            nonce: Set(nonce),
+            submitted_by: Set(actor.user_id),
+        }
+        .insert(connection)
+        .await?)
+    }
+
+    async fn recall_receipt(
+        connection: &impl ConnectionTrait,
+        key: &Option<IdempotencyKey>,
+    ) -> ServiceResult<Option<BidReceipt>> {
+        let Some(key) = key else {
+            return Ok(None);
+        };
+        let Some(version_id) = key.recall(connection).await? else {
+            return Ok(None);
+        };
+        let version_id = Uuid::parse_str(&version_id).map_err(|e| ServiceError::internal(e.to_string()))?;
+        let version = bid_version::Entity::find_by_id(version_id)
+            .one(connection)
+            .await?
+            .ok_or_else(|| ServiceError::internal("idempotency key points at a missing bid version"))?;
+        Ok(Some(BidReceipt::from(&version)))
+    }
+
+    fn offer_fingerprint(target: Uuid, offer: &OfferInput) -> String {
+        format!(
+            "{target}|{}|{}|{}|{}",
+            offer.unit_price.normalize(),
+            offer.quantity.normalize(),
+            offer.lead_time_days,
+            offer.validity_days
+        )
+    }
+
+    /// Submits a sealed bid on a lot. With an idempotency key, a retry returns the first receipt.
+    pub async fn submit_bid(
+        &self,
+        actor: &Actor,
+        lot_id: Uuid,
+        offer: OfferInput,
+        idempotency_key: Option<&str>,
+    ) -> ServiceResult<BidReceipt> {
+        actor.require(Permission::SubmitBids)?;
+        let key = idempotency_key
+            .map(|k| IdempotencyKey::parse(actor.user_id, "submit_bid", k, &Self::offer_fingerprint(lot_id, &offer)))
+            .transpose()?;
+        let txn = begin_write(&self.db).await?;
+        if let Some(receipt) = Self::recall_receipt(&txn, &key).await? {
+            return Ok(receipt);
+        }
+        // The instant the bid is stored, read under the write lock: this is what the deadline is judged against.
+        let now = self.clock.now();
+        let (row, lot) = Self::bidding_context(&txn, actor, lot_id, now).await?;
+        let offer = Self::parse_offer(&row, &lot, offer)?;
+        let existing = bid::Entity::find()
+            .filter(bid::Column::LotId.eq(lot.id))
+            .filter(bid::Column::SupplierId.eq(actor.organisation_id))
+            .one(&txn)
+            .await?;
+        let (bid_id, version, action) = match &existing {
+            Some(bid) if bid.status == BID_ACTIVE => {
+                return Err(ServiceError::Conflict("you already have a bid on this lot: revise or withdraw it".into()));
+            }
+            Some(bid) => (bid.id, bid.version + 1, "SUBMITTED"),
+            None => (Uuid::now_v7(), 1, "SUBMITTED"),
+        };
+        if existing.is_none() {
+            // The bid row first (with this version's values), so the version's foreign key holds.
+            bid::ActiveModel {
+                id: Set(bid_id),
+                tender_id: Set(row.id),
+                lot_id: Set(lot.id),
+                supplier_id: Set(actor.organisation_id),
+                status: Set(BID_ACTIVE.into()),
+                version: Set(0),
+                unit_price_e4: Set(to_stored(offer.unit_price.value())?),
+                quantity_e4: Set(to_stored(offer.quantity.value())?),
+                lead_time_days: Set(0),
+                validity_days: Set(0),
+                received_at: Set(now),
+                commitment_hash: Set(String::new()),
+                nonce: Set(String::new()),
+                rank: Set(None),
+                awarded_quantity_e4: Set(None),
+                rejection: Set(None),
+                created_at: Set(now),
+            }
+            .insert(&txn)
+            .await?;
+        }
+        let stored = Self::store_version(&txn, actor, &row, &lot, bid_id, version, action, &offer, now).await?;
+        Self::apply_version(&txn, &stored, BID_ACTIVE).await?;
+        if let Some(key) = &key {
+            key.remember(&txn, &stored.id.to_string(), now).await?;
+        }
+        // The audit names the bid and its commitment, never its price or quantity.
+        let summary =
+            json!({ "tender": row.id, "lot": lot.id, "version": version, "commitmentHash": stored.commitment_hash });
+        audit::record(&txn, now, AuditRecord::by(actor, "bid.submitted", "bid", bid_id, summary)).await?;
+        txn.commit().await?;
+        Ok(BidReceipt::from(&stored))
+    }
+
+    async fn apply_version(
+        connection: &impl ConnectionTrait,
+        version: &bid_version::Model,
+        status: &str,
+    ) -> ServiceResult<()> {
+        let mut current = bid::Entity::find_by_id(version.bid_id)
+            .one(connection)
+            .await?
+            .ok_or_else(|| ServiceError::internal("version without bid"))?
+            .into_active_model();
+        current.status = Set(status.into());
+        current.version = Set(version.version);
+        current.unit_price_e4 = Set(version.unit_price_e4);
+        current.quantity_e4 = Set(version.quantity_e4);
+        current.lead_time_days = Set(version.lead_time_days);
+        current.validity_days = Set(version.validity_days);
+        current.received_at = Set(version.received_at);
+        current.commitment_hash = Set(version.commitment_hash.clone());
+        current.nonce = Set(version.nonce.clone());
+        current.update(connection).await?;
+        Ok(())
+    }
+
+    async fn own_bid(connection: &impl ConnectionTrait, actor: &Actor, bid_id: Uuid) -> ServiceResult<bid::Model> {
+        bid::Entity::find_by_id(bid_id)
+            .one(connection)
+            .await?
+            .filter(|bid| bid.supplier_id == actor.organisation_id)
+            .ok_or_else(|| ServiceError::NotFound("bid".into()))
+    }
+
+    /// Revises a bid until the deadline; every version is kept and the latest counts.
+    pub async fn revise_bid(
+        &self,
+        actor: &Actor,
+        bid_id: Uuid,
+        offer: OfferInput,
+        idempotency_key: Option<&str>,
+    ) -> ServiceResult<BidReceipt> {
+        actor.require(Permission::SubmitBids)?;
+        let key = idempotency_key
+            .map(|k| IdempotencyKey::parse(actor.user_id, "revise_bid", k, &Self::offer_fingerprint(bid_id, &offer)))
+            .transpose()?;
+        let txn = begin_write(&self.db).await?;
+        if let Some(receipt) = Self::recall_receipt(&txn, &key).await? {
+            return Ok(receipt);
+        }
+        let now = self.clock.now();
+        let current = Self::own_bid(&txn, actor, bid_id).await?;
+        let (row, lot) = Self::bidding_context(&txn, actor, current.lot_id, now).await?;
+        if current.status != BID_ACTIVE {
+            return Err(ServiceError::Conflict("a withdrawn bid cannot be revised; submit a new one".into()));
+        }
+        let offer = Self::parse_offer(&row, &lot, offer)?;
+        let version = current.version + 1;
+        let stored = Self::store_version(&txn, actor, &row, &lot, bid_id, version, "REVISED", &offer, now).await?;
+        Self::apply_version(&txn, &stored, BID_ACTIVE).await?;
+        if let Some(key) = &key {
+            key.remember(&txn, &stored.id.to_string(), now).await?;
+        }
+        let summary =
+            json!({ "tender": row.id, "lot": lot.id, "version": version, "commitmentHash": stored.commitment_hash });
+        audit::record(&txn, now, AuditRecord::by(actor, "bid.revised", "bid", bid_id, summary)).await?;
+        txn.commit().await?;
+        Ok(BidReceipt::from(&stored))
+    }
+
+    /// Withdraws a bid until the deadline.
+    pub async fn withdraw_bid(&self, actor: &Actor, bid_id: Uuid) -> ServiceResult<BidReceipt> {
+        actor.require(Permission::SubmitBids)?;
+        let txn = begin_write(&self.db).await?;
+        let now = self.clock.now();
+        let current = Self::own_bid(&txn, actor, bid_id).await?;
+        let (row, lot) = Self::bidding_context(&txn, actor, current.lot_id, now).await?;
+        if current.status != BID_ACTIVE {
+            return Err(ServiceError::Conflict("the bid is already withdrawn".into()));
+        }
+        let offer = Offer::parse(
+            from_stored(current.unit_price_e4),
+            from_stored(current.quantity_e4),
+            current.lead_time_days,
+            current.validity_days,
+            from_stored(lot.quantity_e4),
+            true,
+            None,
+        )?;
+        let version = current.version + 1;
+        let stored = Self::store_version(&txn, actor, &row, &lot, bid_id, version, "WITHDRAWN", &offer, now).await?;
+        Self::apply_version(&txn, &stored, BID_WITHDRAWN).await?;
+        let summary = json!({ "tender": row.id, "lot": lot.id, "version": version });
+        audit::record(&txn, now, AuditRecord::by(actor, "bid.withdrawn", "bid", bid_id, summary)).await?;
+        txn.commit().await?;
+        Ok(BidReceipt::from(&stored))
+    }
+
+    /// Closes every tender whose deadline has passed. Safe on any number of nodes: each tender is claimed by one
+    /// conditional update, and only the node whose update took effect evaluates it. Returns the tenders this call closed.
+    pub async fn close_due(&self) -> ServiceResult<Vec<Uuid>> {
+        let now = self.clock.now();
+        let due: Vec<Uuid> = tender::Entity::find()
+            .select_only()
+            .column(tender::Column::Id)
+            .filter(tender::Column::Status.eq(TenderStatus::Open.as_str()))
+            .filter(tender::Column::DeadlineAt.lte(now))
+            .into_tuple()
+            .all(&self.db)
+            .await?;
+        let mut closed = Vec::new();
+        for tender_id in due {
+            if self.close(tender_id).await? {
+                closed.push(tender_id);
+            }
+        }
+        Ok(closed)
+    }
+
+    /// Closes and evaluates one tender if it is due and still open; false when another caller already did.
+    pub async fn close(&self, tender_id: Uuid) -> ServiceResult<bool> {
+        let txn = begin_write(&self.db).await?;
+        let now = self.clock.now();
+        let claimed = tender::Entity::update_many()
+            .col_expr(tender::Column::Status, Expr::value(TenderStatus::Closed.as_str()))
+            .col_expr(tender::Column::ClosedAt, Expr::value(now))
+            .col_expr(tender::Column::UpdatedAt, Expr::value(now))
+            .filter(tender::Column::Id.eq(tender_id))
+            .filter(tender::Column::Status.eq(TenderStatus::Open.as_str()))
+            .filter(tender::Column::DeadlineAt.lte(now))
+            .exec(&txn)
+            .await?;
+        if claimed.rows_affected != 1 {
+            return Ok(false);
+        }
+        let row = tender::Entity::find_by_id(tender_id)
+            .one(&txn)
+            .await?
+            .ok_or_else(|| ServiceError::NotFound("tender".into()))?;
+        let lots = lot::Entity::find()
+            .filter(lot::Column::TenderId.eq(tender_id))
+            .order_by_asc(lot::Column::Number)
+            .all(&txn)
+            .await?;
+        let bids = bid::Entity::find().filter(bid::Column::TenderId.eq(tender_id)).all(&txn).await?;
+        let lines = demand_line::Entity::find().filter(demand_line::Column::PoolId.eq(row.pool_id)).all(&txn).await?;
+        let points = delivery_point::Entity::find()
+            .filter(delivery_point::Column::Id.is_in(lines.iter().map(|l| l.delivery_point_id)))
+            .all(&txn)
+            .await?;
+        let kecamatan_of: HashMap<Uuid, String> = points.into_iter().map(|p| (p.id, p.kecamatan)).collect();
+        let mut any_awarded = false;
+        let mut summary_lots = Vec::new();
+        for lot_row in &lots {
+            let terms = LotTerms {
+                quantity: from_stored(lot_row.quantity_e4),
+                max_unit_price: from_stored(lot_row.max_unit_price_e4),
+                partial_bids_allowed: row.partial_bids_allowed,
+                min_partial_quantity: row.min_partial_quantity_e4.map(from_stored),
+                min_responsive_bids: u32::try_from(row.min_responsive_bids).unwrap_or(1),
+                criterion: criterion_of(&row),
+            };
+            let submitted: Vec<SubmittedBid> = bids
+                .iter()
+                .filter(|b| b.lot_id == lot_row.id)
+                .map(|b| SubmittedBid {
+                    bid_id: b.id,
+                    supplier_id: b.supplier_id,
+                    unit_price: from_stored(b.unit_price_e4),
+                    quantity: from_stored(b.quantity_e4),
+                    lead_time_days: u32::try_from(b.lead_time_days).unwrap_or(0),
+                    received_at: b.received_at,
+                    withdrawn: b.status == BID_WITHDRAWN,
+                })
+                .collect();
+            let result = evaluation::evaluate(&terms, &submitted);
+            for evaluated in &result.bids {
+                bid::Entity::update_many()
+                    .col_expr(bid::Column::Rank, Expr::value(evaluated.rank.and_then(|r| i32::try_from(r).ok())))
+                    .col_expr(bid::Column::AwardedQuantityE4, Expr::value(to_stored(evaluated.awarded_quantity)?))
+                    .col_expr(bid::Column::Rejection, Expr::value(evaluated.rejection.map(|r| r.as_str().to_owned())))
+                    .filter(bid::Column::Id.eq(evaluated.bid_id))
+                    .exec(&txn)
+                    .await?;
+            }
+            let outcome = if result.unsuccessful { LOT_UNSUCCESSFUL } else { LOT_AWARDED };
+            any_awarded |= !result.unsuccessful;
+            let mut changed = lot_row.clone().into_active_model();
+            changed.outcome = Set(outcome.into());
+            changed.awarded_quantity_e4 = Set(Some(to_stored(result.awarded_quantity)?));
+            changed.total_cost_e4 = Set(Some(to_stored(result.total_cost)?));
+            changed.update(&txn).await?;
+            summary_lots.push(json!({ "lot": lot_row.number, "outcome": outcome, "bids": submitted.len() }));
+            if result.unsuccessful {
+                continue;
+            }
+            let lot_lines: Vec<DemandLine> = lines
+                .iter()
+                .filter(|line| {
+                    lot_row.kecamatan.as_ref().is_none_or(|k| kecamatan_of.get(&line.delivery_point_id) == Some(k))
+                })
+                .map(|line| DemandLine {
+                    line_id: line.id,
+                    cooperative_id: line.cooperative_id,
+                    quantity: from_stored(line.quantity_e4),
+                })
+                .collect();
+            let supplies: Vec<AwardedSupply> = result
+                .awards()
+                .map(|b| AwardedSupply {
+                    bid_id: b.bid_id,
+                    supplier_id: b.supplier_id,
+                    unit_price: b.unit_price,
+                    quantity: b.awarded_quantity,
+                })
+                .collect();
+            for share in allocation::allocate(&lot_lines, &supplies) {
+                award_allocation::ActiveModel {
+                    id: Set(Uuid::now_v7()),
+                    tender_id: Set(tender_id),
+                    lot_id: Set(lot_row.id),
+                    demand_line_id: Set(share.line_id),
+                    cooperative_id: Set(share.cooperative_id),
+                    bid_id: Set(share.bid_id),
+                    supplier_id: Set(share.supplier_id),
+                    unit_price_e4: Set(to_stored(share.unit_price)?),
+                    quantity_e4: Set(to_stored(share.quantity)?),
+                    created_at: Set(now),
+                }
+                .insert(&txn)
+                .await?;
+            }
+        }
+        if !any_awarded {
+            tender::Entity::update_many()
+                .col_expr(tender::Column::Status, Expr::value(TenderStatus::Unsuccessful.as_str()))
+                .filter(tender::Column::Id.eq(tender_id))
+                .exec(&txn)
+                .await?;
+        }
+        let summary = json!({ "lots": summary_lots, "bids": bids.len() });
+        audit::record(&txn, now, AuditRecord::anonymous("tender.closed", "tender", tender_id, summary)).await?;
+        txn.commit().await?;
+        Ok(true)
+    }
+
+    /// The agency confirms the proposed award; allocations then become the basis of purchase orders.
+    pub async fn confirm_award(&self, actor: &Actor, tender_id: Uuid) -> ServiceResult<tender::Model> {
+        actor.require(Permission::ManageTendering)?;
+        // A tender past its deadline is closed (and evaluated) first if the background task has not yet done it.
+        self.close(tender_id).await?;
+        let txn = begin_write(&self.db).await?;
+        let now = self.clock.now();
+        let row = Self::tender_for_update(&txn, tender_id).await?;
+        let status = effective_status(&row, now)?;
+        if status != TenderStatus::Closed {
+            return Err(ServiceError::Conflict(format!(
+                "only a closed tender can be awarded; this one is {}",
+                status.as_str()
+            )));
+        }
+        let mut changed = row.into_active_model();
+        changed.status = Set(TenderStatus::Awarded.as_str().into());
+        changed.awarded_at = Set(Some(now));
+        changed.updated_at = Set(now);
+        let updated = changed.update(&txn).await?;
+        audit::record(&txn, now, AuditRecord::by(actor, "tender.awarded", "tender", tender_id, json!({}))).await?;
+        txn.commit().await?;
+        Ok(updated)
+    }
+
+    // ---- reading ----
+
+    /// Whether the actor may see a tender at all.
+    async fn may_view(&self, actor: &Actor, row: &tender::Model) -> ServiceResult<bool> {
+        actor.require(Permission::ViewTendering)?;
+        Ok(match actor.organisation_kind {
+            OrganisationKind::Agency | OrganisationKind::Platform => true,
+            OrganisationKind::Supplier => {
+                TenderStatus::parse(&row.status)? != TenderStatus::Draft
+                    && Self::supplier_sells(&self.db, actor.organisation_id, row.commodity_id).await?
+            }
+            OrganisationKind::Cooperative => demand_line::Entity::find()
+                .filter(demand_line::Column::PoolId.eq(row.pool_id))
+                .filter(demand_line::Column::CooperativeId.eq(actor.organisation_id))
+                .one(&self.db)
+                .await?
+                .is_some(),
+        })
+    }
+
+    pub async fn tender(&self, actor: &Actor, tender_id: Uuid) -> ServiceResult<Option<tender::Model>> {
+        let Some(row) = tender::Entity::find_by_id(tender_id).one(&self.db).await? else {
+            return Ok(None);
+        };
+        Ok(if self.may_view(actor, &row).await? { Some(row) } else { None })
+    }
+
+    /// Tenders newest first: all for the agency and admins; for suppliers the published ones in the categories they
+    /// sell; for cooperatives those of pools they are in. Optionally of one (effective) status.
+    pub async fn tenders(
+        &self,
+        actor: &Actor,
+        status: Option<TenderStatus>,
+        page: PageRequest<Uuid>,
+    ) -> ServiceResult<Page<tender::Model>> {
+        actor.require(Permission::ViewTendering)?;
+        let now = self.clock.now();
+        let mut query = tender::Entity::find().order_by_desc(tender::Column::Id);
+        match actor.organisation_kind {
+            OrganisationKind::Agency | OrganisationKind::Platform => {}
+            OrganisationKind::Supplier => {
+                let categories: Vec<String> = organisation_category::Entity::find()
+                    .filter(organisation_category::Column::OrganisationId.eq(actor.organisation_id))
+                    .all(&self.db)
+                    .await?
+                    .into_iter()
+                    .map(|c| c.category)
+                    .collect();
+                let commodities: Vec<Uuid> = commodity::Entity::find()
+                    .select_only()
+                    .column(commodity::Column::Id)
+                    .filter(commodity::Column::Category.is_in(categories))
+                    .into_tuple()
+                    .all(&self.db)
+                    .await?;
+                query = query
+                    .filter(tender::Column::CommodityId.is_in(commodities))
+                    .filter(tender::Column::Status.ne(TenderStatus::Draft.as_str()));
+            }
+            OrganisationKind::Cooperative => {
+                let pools: Vec<Uuid> = demand_line::Entity::find()
+                    .select_only()
+                    .column(demand_line::Column::PoolId)
+                    .filter(demand_line::Column::CooperativeId.eq(actor.organisation_id))
+                    .distinct()
+                    .into_tuple()
+                    .all(&self.db)
+                    .await?;
+                query = query.filter(tender::Column::PoolId.is_in(pools));
+            }
+        }
+        if let Some(status) = status {
+            query = query.filter(match status {
+                TenderStatus::Open => Condition::all()
+                    .add(tender::Column::Status.eq(TenderStatus::Open.as_str()))
+                    .add(tender::Column::DeadlineAt.gt(now)),
+                TenderStatus::Closed => {
+                    Condition::any().add(tender::Column::Status.eq(TenderStatus::Closed.as_str())).add(
+                        Condition::all()
+                            .add(tender::Column::Status.eq(TenderStatus::Open.as_str()))
+                            .add(tender::Column::DeadlineAt.lte(now)),
+                    )
+                }
+                other => Condition::all().add(tender::Column::Status.eq(other.as_str())),
+            });
+        }
+        if let Some(after) = page.after {
+            query = query.filter(tender::Column::Id.lt(after));
+        }
+        let rows = query.limit(page.limit + 1).all(&self.db).await?;
+        Ok(Page::from_overfetched(rows, page.limit))
+    }
+
+    pub async fn lots_of(&self, tender_ids: &[Uuid]) -> ServiceResult<Vec<lot::Model>> {
+        Ok(lot::Entity::find()
+            .filter(lot::Column::TenderId.is_in(tender_ids.iter().copied()))
+            .order_by_asc(lot::Column::Number)
+            .all(&self.db)
+            .await?)
+    }
+
+    /// The number of bids received: for the agency only, and only a count while bids are sealed.
+    pub async fn bid_count(&self, actor: &Actor, tender_id: Uuid) -> ServiceResult<u64> {
+        actor.require(Permission::ManageTendering)?;
+        Ok(bid::Entity::find()
+            .filter(bid::Column::TenderId.eq(tender_id))
+            .filter(bid::Column::Status.eq(BID_ACTIVE))
+            .count(&self.db)
+            .await?)
+    }
+
+    /// The supplier's own bids on a tender, at any time.
+    pub async fn own_bids(&self, actor: &Actor, tender_id: Uuid) -> ServiceResult<Vec<bid::Model>> {
+        actor.require(Permission::SubmitBids)?;
+        Ok(bid::Entity::find()
+            .filter(bid::Column::TenderId.eq(tender_id))
+            .filter(bid::Column::SupplierId.eq(actor.organisation_id))
+            .order_by_asc(bid::Column::Id)
+            .all(&self.db)
+            .await?)
+    }
+
+    /// Every version of a bid: its own supplier at any time; the agency once the tender is closed.
+    pub async fn bid_versions(&self, actor: &Actor, bid_id: Uuid) -> ServiceResult<Vec<bid_version::Model>> {
+        actor.require(Permission::ViewTendering)?;
+        let Some(current) = bid::Entity::find_by_id(bid_id).one(&self.db).await? else {
+            return Ok(vec![]);
+        };
+        let own = current.supplier_id == actor.organisation_id;
+        if !own {
+            let row = tender::Entity::find_by_id(current.tender_id).one(&self.db).await?;
+            let unsealed = match row {
+                Some(row) => !effective_status(&row, self.clock.now())?.bids_sealed(),
+                None => false,
+            };
+            if !(unsealed && actor.may(Permission::ManageTendering)) {
+                return Ok(vec![]);
+            }
+        }
+        Ok(bid_version::Entity::find()
+            .filter(bid_version::Column::BidId.eq(bid_id))
+            .order_by_asc(bid_version::Column::Version)
+            .all(&self.db)
+            .await?)
+    }
+
+    /// Bids of a lot as the actor may see them once bidding has closed: the agency all of them; a supplier its own
+    /// and, after the award, the awarded ones (the winning prices); a cooperative in the pool the awarded ones
+    /// after the award. Before the deadline: nothing, for everyone.
+    pub async fn opened_bids(
+        &self,
+        actor: &Actor,
+        row: &tender::Model,
+        lot_id: Uuid,
+    ) -> ServiceResult<Vec<bid::Model>> {
+        let status = effective_status(row, self.clock.now())?;
+        if status.bids_sealed() || !self.may_view(actor, row).await? {
+            return Ok(vec![]);
+        }
+        let bids = bid::Entity::find()
+            .filter(bid::Column::LotId.eq(lot_id))
+            .order_by_asc(bid::Column::Rank)
+            .order_by_asc(bid::Column::Id)
+            .all(&self.db)
+            .await?;
+        let awarded = status == TenderStatus::Awarded;
+        Ok(bids
+            .into_iter()
+            .filter(|b| {
+                if actor.may(Permission::ManageTendering) || actor.organisation_kind == OrganisationKind::Platform {
+                    return true;
+                }
+                let own = b.supplier_id == actor.organisation_id;
+                let winning = awarded && b.awarded_quantity_e4.is_some_and(|q| q > 0);
+                own || winning
+            })
+            .collect())
+    }
+
+    /// Allocations of a tender's award: the agency all once closed; after the award a cooperative its own and a
+    /// supplier those it serves.
+    pub async fn allocations(&self, actor: &Actor, row: &tender::Model) -> ServiceResult<Vec<award_allocation::Model>> {
+        let status = effective_status(row, self.clock.now())?;
+        if status.bids_sealed() || !self.may_view(actor, row).await? {
+            return Ok(vec![]);
+        }
+        let mut query = award_allocation::Entity::find().filter(award_allocation::Column::TenderId.eq(row.id));
+        match actor.organisation_kind {
+            OrganisationKind::Agency | OrganisationKind::Platform => {}
+            _ if status != TenderStatus::Awarded => return Ok(vec![]),
+            OrganisationKind::Cooperative => {
+                query = query.filter(award_allocation::Column::CooperativeId.eq(actor.organisation_id));
+            }
+            OrganisationKind::Supplier => {
+                query = query.filter(award_allocation::Column::SupplierId.eq(actor.organisation_id));
+            }
+        }
+        Ok(query.order_by_asc(award_allocation::Column::Id).all(&self.db).await?)
+    }
+
+    /// Whether a supplier may see a tender; for the API's category check on listing.
+    pub async fn sells_category(&self, supplier_id: Uuid, category: Category) -> ServiceResult<bool> {
+        Ok(organisation_category::Entity::find()
+            .filter(organisation_category::Column::OrganisationId.eq(supplier_id))
+            .filter(organisation_category::Column::Category.eq(category.as_str()))
+            .one(&self.db)
+            .await?
+            .is_some())
+    }
+}
