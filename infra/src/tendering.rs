@@ -958,12 +958,10 @@ impl TenderingService {
         if status.bids_sealed() || !self.may_view(actor, row).await? {
             return Ok(vec![]);
         }
-        let bids = bid::Entity::find()
-            .filter(bid::Column::LotId.eq(lot_id))
-            .order_by_asc(bid::Column::Rank)
-            .order_by_asc(bid::Column::Id)
-            .all(&self.db)
-            .await?;
+        let mut bids = bid::Entity::find().filter(bid::Column::LotId.eq(lot_id)).all(&self.db).await?;
+        // Ranked bids first, in rank order, then the rejected ones; sorted here because the backends disagree on
+        // where NULL ranks go.
+        bids.sort_by_key(|b| (b.rank.is_none(), b.rank, b.received_at, b.id));
         let awarded = status == TenderStatus::Awarded;
         Ok(bids
             .into_iter()

@@ -5,3 +5,4 @@ mod auth;
 mod catalogue;
 mod conventions;
 mod organisations;
+mod tendering;

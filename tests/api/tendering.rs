@@ -1,0 +1,573 @@
+//! One season in Malang (shared/SCENARIOS.md): pooling subsidised urea, a sealed-bid tender, evaluation and award,
+//! with the server clock standing at the instants that matter.
+
+use std::time::Duration as StdDuration;
+
+use chrono::{DateTime, Duration, Utc};
+use lumbung_tests::{Gql, Login, TestApp, spawn_app_with, supplier_input};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+const CUTOFF: &str = "2026-11-25T10:00:00Z"; // 25 November 17:00 WIB
+const BIDDING_START: &str = "2026-11-26T01:00:00Z"; // 26 November 08:00 WIB
+const DEADLINE: &str = "2026-11-28T05:00:00Z"; // 28 November 12:00 WIB
+
+fn at(text: &str) -> DateTime<Utc> {
+    text.parse().unwrap()
+}
+
+struct Season {
+    app: TestApp,
+    agency: Login,
+    cemorokandang: Login,
+    madyopuro: Login,
+    kedungkandang: Login,
+    supplier_a: Login,
+    bumn: Login,
+    supplier_b: Login,
+    supplier_c: Login,
+    supplier_d: Login,
+    pool_id: String,
+}
+
+impl Season {
+    async fn gql(&self, who: &Login, query: &str, variables: Value) -> Gql {
+        self.app.gql(Some(&who.access_token), query, variables).await
+    }
+
+    async fn delivery_point(&self, coop: &Login) -> String {
+        let response = self
+            .gql(
+                coop,
+                "query($id: ID!) { organisation(id: $id) { deliveryPoints { id } } }",
+                json!({ "id": coop.organisation_id }),
+            )
+            .await;
+        response.data()["organisation"]["deliveryPoints"][0]["id"].as_str().unwrap().to_owned()
+    }
+
+    async fn add_line(&self, coop: &Login, quantity: &str) -> Gql {
+        let point = self.delivery_point(coop).await;
+        self.gql(
+            coop,
+            "mutation($i: DemandLineInput!) { addDemandLine(input: $i) { id quantity } }",
+            json!({ "i": { "poolId": self.pool_id, "deliveryPointId": point, "quantity": quantity, "wantedDate": "2026-12-05" } }),
+        )
+        .await
+    }
+
+    /// A draft, then published tender from the frozen pool, as in the scenario. Returns (tender id, lot id).
+    async fn tender(&self, min_responsive_bids: i32) -> (String, String) {
+        self.app.clock.set(at(CUTOFF) + Duration::hours(1));
+        let created = self
+            .gql(
+                &self.agency,
+                "mutation($i: TenderInput!) { createTender(input: $i) { id status lots { id quantity maxUnitPrice } } }",
+                json!({ "i": {
+                    "poolId": self.pool_id, "maxUnitPrice": "1700", "partialBidsAllowed": true, "minPartialQuantity": "5000",
+                    "minResponsiveBids": min_responsive_bids, "biddingStart": BIDDING_START, "deadline": DEADLINE
+                } }),
+            )
+            .await;
+        let tender = created.data()["createTender"].clone();
+        assert_eq!(tender["status"], "DRAFT");
+        assert_eq!(tender["lots"][0]["quantity"], "24000");
+        assert_eq!(tender["lots"][0]["maxUnitPrice"], "1700");
+        let id = tender["id"].as_str().unwrap().to_owned();
+        let published = self
+            .gql(&self.agency, "mutation($id: ID!) { publishTender(id: $id) { status } }", json!({ "id": id }))
+            .await;
+        assert_eq!(published.data()["publishTender"]["status"], "OPEN");
+        (id, tender["lots"][0]["id"].as_str().unwrap().to_owned())
+    }
+
+    async fn bid(&self, supplier: &Login, lot: &str, price: &str, quantity: &str, lead: i32, key: Option<&str>) -> Gql {
+        self.gql(
+            supplier,
+            "mutation($i: SubmitBidInput!) { submitBid(input: $i) { bidId version action receivedAt commitmentHash } }",
+            json!({ "i": { "lotId": lot, "offer": { "unitPrice": price, "quantity": quantity, "leadTimeDays": lead, "validityDays": 30 }, "idempotencyKey": key } }),
+        )
+        .await
+    }
+}
+
+/// The agency, three Kedungkandang cooperatives with their RDKK allocations, five fertiliser suppliers and an open
+/// pool for subsidised urea, at 25 November 09:00 WIB.
+async fn season() -> Season {
+    // The clock jumps days ahead in these tests: access tokens live for the whole season here.
+    let app =
+        spawn_app_with(&[("LUMBUNG_CLOSE_INTERVAL_MS", "50"), ("LUMBUNG_ACCESS_TOKEN_TTL_SECONDS", "2592000")]).await;
+    let (_, agency) = app.bootstrap().await;
+    let token = Some(agency.access_token.as_str());
+    app.gql(
+        token,
+        "mutation { createCommodity(input: { code: \"UREA-SUB\", nameId: \"Urea bersubsidi\", nameEn: \"Subsidised urea\", unit: KG, category: SUBSIDISED_FERTILISER }) { code } }",
+        json!({}),
+    )
+    .await
+    .data();
+    app.gql(
+        token,
+        "mutation { setPriceReference(input: { commodityCode: \"UREA-SUB\", kind: HET, price: \"1800\", areaScope: NATIONAL, effectiveFrom: \"2025-10-22\" }) { price } }",
+        json!({}),
+    )
+    .await
+    .data();
+    let cemorokandang = app.verified_cooperative(&agency, "Cemorokandang").await;
+    let madyopuro = app.verified_cooperative(&agency, "Madyopuro").await;
+    let kedungkandang = app.verified_cooperative(&agency, "Kedungkandang").await;
+    let supplier_a = app.verified_supplier(&agency, "Supplier A", false).await;
+    let bumn = app.verified_supplier(&agency, "BUMN Pupuk", true).await;
+    let supplier_b = app.verified_supplier(&agency, "Supplier B", false).await;
+    let supplier_c = app.verified_supplier(&agency, "Supplier C", false).await;
+    let supplier_d = app.verified_supplier(&agency, "Supplier D", false).await;
+    for (coop, quantity) in [(&cemorokandang, "15000"), (&madyopuro, "9000"), (&kedungkandang, "4000")] {
+        app.gql(
+            token,
+            "mutation($i: FertiliserAllocationInput!) { recordFertiliserAllocation(input: $i) { quantity } }",
+            json!({ "i": { "cooperativeId": coop.organisation_id, "commodityCode": "UREA-SUB", "season": "2026-MT1", "quantity": quantity } }),
+        )
+        .await
+        .data();
+    }
+    let pool = app
+        .gql(
+            token,
+            "mutation($i: DemandPoolInput!) { openDemandPool(input: $i) { id status } }",
+            json!({ "i": {
+                "commodityCode": "UREA-SUB", "city": "Kota Malang", "kecamatans": ["Kedungkandang"], "season": "2026-MT1",
+                "deliveryFirstDay": "2026-12-01", "deliveryLastDay": "2026-12-15", "cutoff": CUTOFF
+            } }),
+        )
+        .await;
+    assert_eq!(pool.data()["openDemandPool"]["status"], "OPEN");
+    let pool_id = pool.data()["openDemandPool"]["id"].as_str().unwrap().to_owned();
+    Season {
+        app,
+        agency,
+        cemorokandang,
+        madyopuro,
+        kedungkandang,
+        supplier_a,
+        bumn,
+        supplier_b,
+        supplier_c,
+        supplier_d,
+        pool_id,
+    }
+}
+
+/// Demand as in the scenario: 24,000 kg from three cooperatives after Kedungkandang's first ask is refused.
+async fn pool_demand(season: &Season) {
+    season.add_line(&season.cemorokandang, "12000").await.data();
+    season.add_line(&season.madyopuro, "8000").await.data();
+    let refused = season.add_line(&season.kedungkandang, "5000").await;
+    refused.expect_error("BAD_USER_INPUT");
+    assert!(
+        refused.error_message().contains("exceeds the remaining allocation: 4,000 kg remain"),
+        "{}",
+        refused.error_message()
+    );
+    season.add_line(&season.kedungkandang, "4000").await.data();
+}
+
+async fn wait_until_closed(season: &Season, tender_id: &str) -> Value {
+    for _ in 0..200 {
+        let response = season
+            .gql(
+                &season.agency,
+                "query($id: ID!) { tender(id: $id) { status lots { outcome } } }",
+                json!({ "id": tender_id }),
+            )
+            .await;
+        let tender = response.data()["tender"].clone();
+        if tender["lots"][0]["outcome"] != "PENDING" {
+            return tender;
+        }
+        tokio::time::sleep(StdDuration::from_millis(25)).await;
+    }
+    panic!("the tender was not closed by the background task");
+}
+
+#[tokio::test]
+async fn a_pooled_order_goes_from_demand_to_award() {
+    let season = season().await;
+    pool_demand(&season).await;
+
+    // Everyone in the pool sees the total; a cooperative sees only its own lines.
+    let view = season
+        .gql(
+            &season.madyopuro,
+            "query($id: ID!) { demandPool(id: $id) { pooledQuantity cooperativeCount status lines { quantity } } }",
+            json!({ "id": season.pool_id }),
+        )
+        .await;
+    let pool = &view.data()["demandPool"];
+    assert_eq!(pool["pooledQuantity"], "24000");
+    assert_eq!(pool["cooperativeCount"], 3);
+    assert_eq!(pool["lines"], json!([{ "quantity": "8000" }]));
+
+    // The pool freezes at its cut-off.
+    season.app.clock.set(at(CUTOFF));
+    season.add_line(&season.kedungkandang, "1").await.expect_error("DEADLINE_PASSED");
+    let (tender_id, lot) = season.tender(2).await;
+
+    season.app.clock.set(at(BIDDING_START) + Duration::hours(2));
+    let first = season.bid(&season.supplier_a, &lot, "1620", "10000", 5, Some("a-1")).await;
+    let retry = season.bid(&season.supplier_a, &lot, "1620", "10000", 5, Some("a-1")).await;
+    assert_eq!(first.data()["submitBid"], retry.data()["submitBid"], "a retry returns the first receipt");
+    season.bid(&season.supplier_a, &lot, "1600", "10000", 5, Some("a-1")).await.expect_error("CONFLICT");
+    season.bid(&season.bumn, &lot, "1650", "24000", 7, None).await.data();
+    let b = season.bid(&season.supplier_b, &lot, "1700", "24000", 4, None).await;
+    let b_id = b.data()["submitBid"]["bidId"].as_str().unwrap().to_owned();
+    season.bid(&season.supplier_c, &lot, "1750", "24000", 3, None).await.data();
+    season.bid(&season.supplier_c, &lot, "1740", "24000", 3, None).await.expect_error("CONFLICT");
+    season.bid(&season.supplier_d, &lot, "1600", "4000", 3, None).await.expect_error("BAD_USER_INPUT");
+
+    // The deadline is exclusive: a revision one millisecond before it counts, a bid at it is refused.
+    season.app.clock.set(at(DEADLINE) - Duration::milliseconds(1));
+    let revised = season
+        .gql(
+            &season.supplier_b,
+            "mutation($i: ReviseBidInput!) { reviseBid(input: $i) { version action receivedAt } }",
+            json!({ "i": { "bidId": b_id, "offer": { "unitPrice": "1690", "quantity": "24000", "leadTimeDays": 4, "validityDays": 30 } } }),
+        )
+        .await;
+    assert_eq!(revised.data()["reviseBid"]["version"], 2);
+    let received: DateTime<Utc> = revised.data()["reviseBid"]["receivedAt"].as_str().unwrap().parse().unwrap();
+    assert_eq!(received, at(DEADLINE) - Duration::milliseconds(1), "received at the server's instant");
+    season.app.clock.set(at(DEADLINE));
+    let late = season.bid(&season.supplier_d, &lot, "1600", "24000", 3, Some("d-1")).await;
+    late.expect_error("DEADLINE_PASSED");
+    let count = season
+        .gql(&season.agency, "query($id: ID!) { tender(id: $id) { bidCount } }", json!({ "id": tender_id }))
+        .await;
+    assert_eq!(count.data()["tender"]["bidCount"], 4, "nothing of the late bid was stored");
+
+    let closed = wait_until_closed(&season, &tender_id).await;
+    assert_eq!(closed["status"], "CLOSED");
+    let evaluation = season
+        .gql(
+            &season.agency,
+            "query($id: ID!) { tender(id: $id) { lots { totalCost awardedQuantity shortfall bids { supplierName unitPrice rank awardedQuantity rejection } } } }",
+            json!({ "id": tender_id }),
+        )
+        .await;
+    let lot_view = &evaluation.data()["tender"]["lots"][0];
+    assert_eq!(lot_view["totalCost"], "39300000");
+    assert_eq!(lot_view["awardedQuantity"], "24000");
+    assert_eq!(lot_view["shortfall"], "0");
+    let bids: Vec<(String, Value, Value, Value)> = lot_view["bids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| {
+            (
+                b["supplierName"].as_str().unwrap().to_owned(),
+                b["rank"].clone(),
+                b["awardedQuantity"].clone(),
+                b["rejection"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        bids,
+        vec![
+            ("Supplier A".to_owned(), json!(1), json!("10000"), Value::Null),
+            ("BUMN Pupuk".to_owned(), json!(2), json!("14000"), Value::Null),
+            ("Supplier B".to_owned(), json!(3), json!("0"), Value::Null),
+            ("Supplier C".to_owned(), Value::Null, json!("0"), json!("ABOVE_MAXIMUM_PRICE")),
+        ]
+    );
+
+    let awarded = season
+        .gql(&season.agency, "mutation($id: ID!) { confirmAward(id: $id) { status } }", json!({ "id": tender_id }))
+        .await;
+    assert_eq!(awarded.data()["confirmAward"]["status"], "AWARDED");
+
+    // Each cooperative sees its own share, split only where the scenario splits it.
+    let allocations = |coop: &Login| {
+        let season = &season;
+        let coop = coop.clone();
+        let tender_id = tender_id.clone();
+        async move {
+            let response = season
+                .gql(
+                    &coop,
+                    "query($id: ID!) { tender(id: $id) { allocations { supplierName quantity unitPrice lineTotal } } }",
+                    json!({ "id": tender_id }),
+                )
+                .await;
+            response.data()["tender"]["allocations"].clone()
+        }
+    };
+    assert_eq!(
+        allocations(&season.cemorokandang).await,
+        json!([
+            { "supplierName": "Supplier A", "quantity": "10000", "unitPrice": "1620", "lineTotal": "16200000" },
+            { "supplierName": "BUMN Pupuk", "quantity": "2000", "unitPrice": "1650", "lineTotal": "3300000" }
+        ])
+    );
+    assert_eq!(
+        allocations(&season.madyopuro).await,
+        json!([{ "supplierName": "BUMN Pupuk", "quantity": "8000", "unitPrice": "1650", "lineTotal": "13200000" }])
+    );
+    assert_eq!(
+        allocations(&season.kedungkandang).await,
+        json!([{ "supplierName": "BUMN Pupuk", "quantity": "4000", "unitPrice": "1650", "lineTotal": "6600000" }])
+    );
+
+    // A losing bidder sees its own outcome and the winning prices, not the other losers.
+    let view = season
+        .gql(&season.supplier_b, "query($id: ID!) { tender(id: $id) { lots { bids { supplierName unitPrice rank } } myBids { rank awardedQuantity } } }", json!({ "id": tender_id }))
+        .await;
+    let seen: Vec<&str> = view.data()["tender"]["lots"][0]["bids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|b| b["supplierName"].as_str())
+        .collect();
+    assert_eq!(seen, vec!["Supplier A", "BUMN Pupuk", "Supplier B"]);
+    assert_eq!(view.data()["tender"]["myBids"][0]["rank"], 3);
+
+    // The opened bid is provably the one received: its hash recomputes and matches the receipt.
+    let own = season
+        .gql(
+            &season.supplier_a,
+            "query($id: ID!) { tender(id: $id) { myBids { commitmentHash canonicalEncoding } } }",
+            json!({ "id": tender_id }),
+        )
+        .await;
+    let own = &own.data()["tender"]["myBids"][0];
+    let recomputed = hex::encode(Sha256::digest(own["canonicalEncoding"].as_str().unwrap().as_bytes()));
+    assert_eq!(own["commitmentHash"], recomputed.as_str());
+    assert_eq!(first.data()["submitBid"]["commitmentHash"], recomputed.as_str());
+}
+
+#[tokio::test]
+async fn sealed_bids_stay_sealed_on_every_path_until_the_deadline() {
+    let season = season().await;
+    pool_demand(&season).await;
+    let (tender_id, lot) = season.tender(2).await;
+    season.app.clock.set(at(BIDDING_START) + Duration::hours(1));
+    let a = season.bid(&season.supplier_a, &lot, "1623.45", "10000", 5, None).await;
+    let a_bid = a.data()["submitBid"]["bidId"].as_str().unwrap().to_owned();
+    season.bid(&season.bumn, &lot, "1651.55", "24000", 7, None).await.data();
+
+    let everything = "query($id: ID!) { tender(id: $id) { status bidCount myBids { unitPrice quantity supplierName }
+        allocations { quantity } lots { outcome totalCost awardedQuantity bids { unitPrice quantity supplierName } } } }";
+    let secrets = ["1623.45", "1651.55", "Supplier A", "BUMN Pupuk"];
+    for (who, login) in [
+        ("another supplier", &season.supplier_b),
+        ("a cooperative", &season.cemorokandang),
+        ("the agency", &season.agency),
+    ] {
+        let response = season.gql(login, everything, json!({ "id": tender_id })).await;
+        let text = response.body.to_string();
+        for secret in secrets {
+            assert!(!text.contains(secret), "{who} learnt {secret}: {text}");
+        }
+        assert_eq!(response.data()["tender"]["lots"][0]["bids"], json!([]), "{who}");
+        let history =
+            season.gql(login, "query($b: ID!) { bidHistory(bidId: $b) { unitPrice } }", json!({ "b": a_bid })).await;
+        assert_eq!(history.data()["bidHistory"], json!([]), "{who} read the bid history");
+        let revise = season
+            .gql(
+                login,
+                "mutation($i: ReviseBidInput!) { reviseBid(input: $i) { version } }",
+                json!({ "i": { "bidId": a_bid, "offer": { "unitPrice": "1", "quantity": "24000", "leadTimeDays": 1, "validityDays": 1 } } }),
+            )
+            .await;
+        assert!(!revise.body.to_string().contains("1623.45"), "{who}: {}", revise.body);
+        assert!(revise.body["data"].is_null());
+    }
+    // The agency learns the count and nothing else; others not even that.
+    let agency = season.gql(&season.agency, everything, json!({ "id": tender_id })).await;
+    assert_eq!(agency.data()["tender"]["bidCount"], 2);
+    let other = season.gql(&season.supplier_b, everything, json!({ "id": tender_id })).await;
+    assert!(other.data()["tender"]["bidCount"].is_null());
+    // The bidder sees its own bid.
+    let own = season.gql(&season.supplier_a, everything, json!({ "id": tender_id })).await;
+    assert_eq!(own.data()["tender"]["myBids"][0]["unitPrice"], "1623.45");
+    // The audit trail the agency reads names bids but not their prices or quantities.
+    let trail = season
+        .gql(&season.agency, "{ auditEntries(first: 100) { edges { node { action summary } } } }", json!({}))
+        .await;
+    let text = trail.data().to_string();
+    assert!(text.contains("bid.submitted"));
+    assert!(!text.contains("1623.45") && !text.contains("1651.55"), "the audit trail leaks a bid: {text}");
+
+    // After the deadline the agency may open them.
+    season.app.clock.set(at(DEADLINE));
+    wait_until_closed(&season, &tender_id).await;
+    let opened = season.gql(&season.agency, everything, json!({ "id": tender_id })).await;
+    assert!(opened.body.to_string().contains("1623.45"));
+}
+
+#[tokio::test]
+async fn withdrawn_bids_do_not_count_and_too_few_bids_leave_the_lot_unsuccessful() {
+    let season = season().await;
+    pool_demand(&season).await;
+    let (tender_id, lot) = season.tender(2).await;
+    season.app.clock.set(at(BIDDING_START));
+    let a = season.bid(&season.supplier_a, &lot, "1620", "10000", 5, None).await;
+    let a_bid = a.data()["submitBid"]["bidId"].as_str().unwrap().to_owned();
+    season.bid(&season.bumn, &lot, "1650", "24000", 7, None).await.data();
+    let withdrawn = season
+        .gql(
+            &season.supplier_a,
+            "mutation($b: ID!) { withdrawBid(bidId: $b) { action version } }",
+            json!({ "b": a_bid }),
+        )
+        .await;
+    assert_eq!(withdrawn.data()["withdrawBid"], json!({ "action": "WITHDRAWN", "version": 2 }));
+    season
+        .gql(
+            &season.supplier_a,
+            "mutation($i: ReviseBidInput!) { reviseBid(input: $i) { version } }",
+            json!({ "i": { "bidId": a_bid, "offer": { "unitPrice": "1600", "quantity": "10000", "leadTimeDays": 5, "validityDays": 30 } } }),
+        )
+        .await
+        .expect_error("CONFLICT");
+    let history = season
+        .gql(&season.supplier_a, "query($b: ID!) { bidHistory(bidId: $b) { version action } }", json!({ "b": a_bid }))
+        .await;
+    assert_eq!(
+        history.data()["bidHistory"],
+        json!([{ "version": 1, "action": "SUBMITTED" }, { "version": 2, "action": "WITHDRAWN" }])
+    );
+
+    season.app.clock.set(at(DEADLINE));
+    let closed = wait_until_closed(&season, &tender_id).await;
+    assert_eq!(closed["status"], "UNSUCCESSFUL");
+    assert_eq!(closed["lots"][0]["outcome"], "UNSUCCESSFUL");
+    season
+        .gql(&season.agency, "mutation($id: ID!) { confirmAward(id: $id) { status } }", json!({ "id": tender_id }))
+        .await
+        .expect_error("CONFLICT");
+}
+
+#[tokio::test]
+async fn two_nodes_close_the_same_tender_exactly_once() {
+    let season = season().await;
+    pool_demand(&season).await;
+    let (tender_id, lot) = season.tender(1).await;
+    season.app.clock.set(at(BIDDING_START));
+    season.bid(&season.bumn, &lot, "1650", "24000", 7, None).await.data();
+    // A second node on the same database, with its background closer effectively off.
+    let second =
+        lumbung_tests::spawn_on(season.app.database.clone(), &[("LUMBUNG_CLOSE_INTERVAL_MS", "3600000")]).await;
+    second.clock.set(at(DEADLINE));
+    let tender = uuid::Uuid::parse_str(&tender_id).unwrap();
+    // The first node's clock stays before the deadline until both race.
+    let (first_node, second_node) = tokio::join!(
+        async {
+            season.app.clock.set(at(DEADLINE));
+            season.app.services.tendering.close(tender).await.unwrap()
+        },
+        second.services.tendering.close(tender)
+    );
+    let closes = [first_node, second_node.unwrap()];
+    let closed_now = closes.iter().filter(|closed| **closed).count();
+    // The background task of the first node may have won the race; either way at most one closing in total.
+    assert!(closed_now <= 1, "{closes:?}");
+    wait_until_closed(&season, &tender_id).await;
+    let trail = season
+        .gql(&season.agency, "query($id: String) { auditEntries(first: 100, subjectType: \"tender\", subjectId: $id) { edges { node { action } } } }", json!({ "id": tender_id }))
+        .await;
+    let closings = trail.data()["auditEntries"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["node"]["action"] == "tender.closed")
+        .count();
+    assert_eq!(closings, 1);
+    let allocations = season
+        .gql(
+            &season.agency,
+            "query($id: ID!) { tender(id: $id) { allocations { quantity } } }",
+            json!({ "id": tender_id }),
+        )
+        .await;
+    assert_eq!(allocations.data()["tender"]["allocations"].as_array().unwrap().len(), 3, "allocated once, not twice");
+}
+
+#[tokio::test]
+async fn each_actor_is_refused_what_it_may_not_do_in_tendering() {
+    let season = season().await;
+    pool_demand(&season).await;
+    let app = &season.app;
+    // A cooperative outside the pool's kecamatan cannot see or join it.
+    let mut outside = lumbung_tests::cooperative_input("Bandulan", "bandulan@kmp.test");
+    outside["kecamatan"] = json!("Sukun");
+    let outside_id = app.register(outside).await;
+    app.verify(&season.agency, &outside_id).await;
+    let bandulan = app.login_ok("bandulan@kmp.test", lumbung_tests::PASSWORD).await;
+    season.add_line(&bandulan, "100").await.expect_error("NOT_FOUND");
+    let pool =
+        season.gql(&bandulan, "query($id: ID!) { demandPool(id: $id) { id } }", json!({ "id": season.pool_id })).await;
+    assert!(pool.data()["demandPool"].is_null());
+    // Only the agency opens pools and records allocations; suppliers do not see pools.
+    let open_pool = "mutation { openDemandPool(input: { commodityCode: \"UREA-SUB\", city: \"Kota Malang\", season: \"x\", deliveryFirstDay: \"2026-12-20\", deliveryLastDay: \"2026-12-30\", cutoff: \"2026-12-10T00:00:00Z\" }) { id } }";
+    for who in [&season.cemorokandang, &season.supplier_a] {
+        season.gql(who, open_pool, json!({})).await.expect_error("FORBIDDEN");
+    }
+    season
+        .gql(&season.supplier_a, "{ demandPools { edges { node { id } } } }", json!({}))
+        .await
+        .expect_error("FORBIDDEN");
+    // Only cooperatives add demand.
+    let add = "mutation($p: ID!) { addDemandLine(input: { poolId: $p, deliveryPointId: $p, quantity: \"1\", wantedDate: \"2026-12-05\" }) { id } }";
+    season.gql(&season.supplier_a, add, json!({ "p": season.pool_id })).await.expect_error("FORBIDDEN");
+    season.gql(&season.agency, add, json!({ "p": season.pool_id })).await.expect_error("FORBIDDEN");
+    // A cooperative cannot use another's delivery point.
+    let foreign_point = season.delivery_point(&season.madyopuro).await;
+    season
+        .gql(
+            &season.cemorokandang,
+            "mutation($p: ID!, $d: ID!) { addDemandLine(input: { poolId: $p, deliveryPointId: $d, quantity: \"1\", wantedDate: \"2026-12-05\" }) { id } }",
+            json!({ "p": season.pool_id, "d": foreign_point }),
+        )
+        .await
+        .expect_error("BAD_USER_INPUT");
+
+    let (tender_id, lot) = season.tender(2).await;
+    app.clock.set(at(BIDDING_START));
+    // Cooperatives and the agency do not bid; a supplier that does not sell fertiliser may not; nor may a pending one.
+    season.bid(&season.cemorokandang, &lot, "1600", "24000", 5, None).await.expect_error("FORBIDDEN");
+    season.bid(&season.agency, &lot, "1600", "24000", 5, None).await.expect_error("FORBIDDEN");
+    let mut rice = supplier_input("UD Beras", "beras@supplier.test", false);
+    rice["categories"] = json!(["STAPLE"]);
+    let rice_id = app.register(rice).await;
+    app.verify(&season.agency, &rice_id).await;
+    let rice = app.login_ok("beras@supplier.test", lumbung_tests::PASSWORD).await;
+    season.bid(&rice, &lot, "1600", "24000", 5, None).await.expect_error("FORBIDDEN");
+    let hidden = season.gql(&rice, "query($id: ID!) { tender(id: $id) { id } }", json!({ "id": tender_id })).await;
+    assert!(hidden.data()["tender"].is_null(), "a supplier of other goods does not see the tender");
+    app.register(supplier_input("CV Baru", "baru@supplier.test", false)).await;
+    let pending = app.login_ok("baru@supplier.test", lumbung_tests::PASSWORD).await;
+    season.bid(&pending, &lot, "1600", "24000", 5, None).await.expect_error("FORBIDDEN");
+    app.gql(None, "mutation($l: ID!) { submitBid(input: { lotId: $l, offer: { unitPrice: \"1\", quantity: \"1\", leadTimeDays: 1, validityDays: 1 } }) { bidId } }", json!({ "l": lot }))
+        .await
+        .expect_error("UNAUTHENTICATED");
+    // Only the agency publishes, cancels and awards; suppliers cannot touch another's bid.
+    for mutation in [
+        "mutation($id: ID!) { confirmAward(id: $id) { id } }",
+        "mutation($id: ID!) { cancelTender(id: $id, reason: \"tidak\") { id } }",
+    ] {
+        season.gql(&season.supplier_a, mutation, json!({ "id": tender_id })).await.expect_error("FORBIDDEN");
+        season.gql(&season.cemorokandang, mutation, json!({ "id": tender_id })).await.expect_error("FORBIDDEN");
+    }
+    let bumn_bid = season.bid(&season.bumn, &lot, "1650", "24000", 7, None).await;
+    let bumn_bid = bumn_bid.data()["submitBid"]["bidId"].as_str().unwrap().to_owned();
+    season
+        .gql(&season.supplier_a, "mutation($b: ID!) { withdrawBid(bidId: $b) { version } }", json!({ "b": bumn_bid }))
+        .await
+        .expect_error("NOT_FOUND");
+    // Bad offers are refused with the field.
+    let zero = season.bid(&season.supplier_a, &lot, "0", "24000", 5, None).await;
+    zero.expect_error("BAD_USER_INPUT");
+    assert_eq!(zero.body["errors"][0]["extensions"]["field"], "unitPrice");
+    season.bid(&season.supplier_a, &lot, "1600", "24000.0001", 5, None).await.expect_error("BAD_USER_INPUT");
+    season.bid(&season.supplier_a, &lot, "1600", "24000", -1, None).await.expect_error("BAD_USER_INPUT");
+}
