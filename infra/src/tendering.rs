@@ -997,6 +997,36 @@ impl TenderingService {
         Ok(query.order_by_asc(award_allocation::Column::Id).all(&self.db).await?)
     }
 
+    /// Where a lot's goods go: each delivery point with the quantity wanted there and the earliest wanted date.
+    /// Visible to whoever may see the tender (suppliers price the delivery from it).
+    pub async fn lot_destinations(
+        &self,
+        actor: &Actor,
+        row: &tender::Model,
+        lot_row: &lot::Model,
+    ) -> ServiceResult<Vec<(delivery_point::Model, Decimal, chrono::NaiveDate)>> {
+        if !self.may_view(actor, row).await? {
+            return Ok(vec![]);
+        }
+        let lines =
+            demand_line::Entity::find().filter(demand_line::Column::PoolId.eq(row.pool_id)).all(&self.db).await?;
+        let points = delivery_point::Entity::find()
+            .filter(delivery_point::Column::Id.is_in(lines.iter().map(|l| l.delivery_point_id)))
+            .order_by_asc(delivery_point::Column::Name)
+            .all(&self.db)
+            .await?;
+        Ok(points
+            .into_iter()
+            .filter(|point| lot_row.kecamatan.as_ref().is_none_or(|k| *k == point.kecamatan))
+            .filter_map(|point| {
+                let here: Vec<_> = lines.iter().filter(|l| l.delivery_point_id == point.id).collect();
+                let quantity = here.iter().map(|l| from_stored(l.quantity_e4)).sum();
+                let earliest = here.iter().map(|l| l.wanted_date).min()?;
+                Some((point, quantity, earliest))
+            })
+            .collect())
+    }
+
     /// Whether a supplier may see a tender; for the API's category check on listing.
     pub async fn sells_category(&self, supplier_id: Uuid, category: Category) -> ServiceResult<bool> {
         Ok(organisation_category::Entity::find()

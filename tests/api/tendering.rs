@@ -330,6 +330,19 @@ async fn a_pooled_order_goes_from_demand_to_award() {
     assert_eq!(seen, vec!["Supplier A", "BUMN Pupuk", "Supplier B"]);
     assert_eq!(view.data()["tender"]["myBids"][0]["rank"], 3);
 
+    // A cooperative in the pool sees the winners and their prices.
+    let coop_view = season
+        .gql(
+            &season.madyopuro,
+            "query($id: ID!) { tender(id: $id) { lots { bids { supplierName unitPrice } } } }",
+            json!({ "id": tender_id }),
+        )
+        .await;
+    assert_eq!(
+        coop_view.data()["tender"]["lots"][0]["bids"],
+        json!([{ "supplierName": "Supplier A", "unitPrice": "1620" }, { "supplierName": "BUMN Pupuk", "unitPrice": "1650" }])
+    );
+
     // The opened bid is provably the one received: its hash recomputes and matches the receipt.
     let own = season
         .gql(
@@ -570,4 +583,125 @@ async fn each_actor_is_refused_what_it_may_not_do_in_tendering() {
     assert_eq!(zero.body["errors"][0]["extensions"]["field"], "unitPrice");
     season.bid(&season.supplier_a, &lot, "1600", "24000.0001", 5, None).await.expect_error("BAD_USER_INPUT");
     season.bid(&season.supplier_a, &lot, "1600", "24000", -1, None).await.expect_error("BAD_USER_INPUT");
+}
+
+#[tokio::test]
+async fn suppliers_find_open_tenders_for_what_they_sell_with_where_the_goods_go() {
+    let season = season().await;
+    pool_demand(&season).await;
+    let (tender_id, _) = season.tender(2).await;
+    season.app.clock.set(at(BIDDING_START));
+    let listing = "{ tenders(status: OPEN) { edges { node { id deadline lots { quantity maxUnitPrice destinations { quantity deliveryPoint { name kecamatan } } } } } } }";
+    let seen = season.gql(&season.supplier_a, listing, json!({})).await;
+    let edges = seen.data()["tenders"]["edges"].as_array().unwrap().clone();
+    assert_eq!(edges.len(), 1);
+    let tender = &edges[0]["node"];
+    assert_eq!(tender["id"], tender_id.as_str());
+    assert_eq!(tender["lots"][0]["maxUnitPrice"], "1700");
+    let destinations = tender["lots"][0]["destinations"].as_array().unwrap();
+    assert_eq!(destinations.len(), 3);
+    let total: i64 = destinations.iter().map(|d| d["quantity"].as_str().unwrap().parse::<i64>().unwrap()).sum();
+    assert_eq!(total, 24000);
+    let deadline: DateTime<Utc> = tender["deadline"].as_str().unwrap().parse().unwrap();
+    assert_eq!(deadline, at(DEADLINE));
+
+    let mut rice = supplier_input("UD Beras", "beras@supplier.test", false);
+    rice["categories"] = json!(["STAPLE"]);
+    let rice_id = season.app.register(rice).await;
+    season.app.verify(&season.agency, &rice_id).await;
+    let rice = season.app.login_ok("beras@supplier.test", lumbung_tests::PASSWORD).await;
+    let none = season.gql(&rice, listing, json!({})).await;
+    assert_eq!(none.data()["tenders"]["edges"], json!([]));
+    // Once past the deadline it is no longer listed as open, even before the closing task has run.
+    season.app.clock.set(at(DEADLINE));
+    let after = season.gql(&season.supplier_a, listing, json!({})).await;
+    assert_eq!(after.data()["tenders"]["edges"], json!([]));
+}
+
+#[tokio::test]
+async fn cooperatives_change_and_remove_their_demand_until_the_cutoff_and_the_agency_can_extend_it() {
+    let season = season().await;
+    let line = season.add_line(&season.cemorokandang, "12000").await;
+    let line_id = line.data()["addDemandLine"]["id"].as_str().unwrap().to_owned();
+    // Above the allocation when changed, within it otherwise.
+    let change =
+        "mutation($id: ID!, $q: Decimal) { changeDemandLine(id: $id, changes: { quantity: $q }) { quantity } }";
+    season
+        .gql(&season.cemorokandang, change, json!({ "id": line_id, "q": "15001" }))
+        .await
+        .expect_error("BAD_USER_INPUT");
+    let changed = season.gql(&season.cemorokandang, change, json!({ "id": line_id, "q": "15000" })).await;
+    assert_eq!(changed.data()["changeDemandLine"]["quantity"], "15000");
+    // Another cooperative cannot touch it.
+    season.gql(&season.madyopuro, change, json!({ "id": line_id, "q": "1" })).await.expect_error("NOT_FOUND");
+    // An idempotent add: the same key twice stores one line.
+    let point = season.delivery_point(&season.madyopuro).await;
+    let add = "mutation($i: DemandLineInput!) { addDemandLine(input: $i) { id } }";
+    let input = json!({ "i": { "poolId": season.pool_id, "deliveryPointId": point, "quantity": "8000", "wantedDate": "2026-12-05", "idempotencyKey": "madyopuro-1" } });
+    let first = season.gql(&season.madyopuro, add, input.clone()).await;
+    let again = season.gql(&season.madyopuro, add, input).await;
+    assert_eq!(first.data(), again.data());
+    let totals = season
+        .gql(
+            &season.agency,
+            "query($id: ID!) { demandPool(id: $id) { pooledQuantity lines { id } } }",
+            json!({ "id": season.pool_id }),
+        )
+        .await;
+    assert_eq!(totals.data()["demandPool"]["pooledQuantity"], "23000");
+    assert_eq!(totals.data()["demandPool"]["lines"].as_array().unwrap().len(), 2);
+
+    // The agency extends the cut-off; changes are then accepted past the old one.
+    let extend = "mutation($id: ID!, $c: DateTime!) { extendPoolCutoff(id: $id, cutoff: $c) { cutoff status } }";
+    season
+        .gql(&season.agency, extend, json!({ "id": season.pool_id, "c": "2026-11-24T00:00:00Z" }))
+        .await
+        .expect_error("BAD_USER_INPUT");
+    let extended =
+        season.gql(&season.agency, extend, json!({ "id": season.pool_id, "c": "2026-11-26T10:00:00Z" })).await;
+    assert_eq!(extended.data()["extendPoolCutoff"]["status"], "OPEN");
+    season.app.clock.set(at(CUTOFF) + Duration::hours(1));
+    let remove = "mutation($id: ID!) { removeDemandLine(id: $id) }";
+    assert_eq!(
+        season.gql(&season.cemorokandang, remove, json!({ "id": line_id })).await.data()["removeDemandLine"],
+        true
+    );
+    season.app.clock.set(at("2026-11-26T10:00:00Z"));
+    season
+        .gql(&season.madyopuro, change, json!({ "id": first.data()["addDemandLine"]["id"], "q": "1" }))
+        .await
+        .expect_error("DEADLINE_PASSED");
+    season
+        .gql(&season.agency, extend, json!({ "id": season.pool_id, "c": "2026-11-27T10:00:00Z" }))
+        .await
+        .expect_error("DEADLINE_PASSED");
+
+    // Cancelling says why; a cancelled pool takes no tender.
+    let cancel =
+        "mutation($id: ID!) { cancelDemandPool(id: $id, reason: \"stok pupuk dialihkan\") { status cancelReason } }";
+    let cancelled = season.gql(&season.agency, cancel, json!({ "id": season.pool_id })).await;
+    assert_eq!(cancelled.data()["cancelDemandPool"]["status"], "CANCELLED");
+    season
+        .gql(
+            &season.agency,
+            "mutation($i: TenderInput!) { createTender(input: $i) { id } }",
+            json!({ "i": { "poolId": season.pool_id, "maxUnitPrice": "1700", "biddingStart": BIDDING_START, "deadline": DEADLINE } }),
+        )
+        .await
+        .expect_error("CONFLICT");
+}
+
+#[tokio::test]
+async fn the_ceiling_defaults_to_the_het_and_may_not_exceed_it() {
+    let season = season().await;
+    pool_demand(&season).await;
+    season.app.clock.set(at(CUTOFF));
+    let create = "mutation($i: TenderInput!) { createTender(input: $i) { lots { maxUnitPrice } } }";
+    let above = json!({ "i": { "poolId": season.pool_id, "maxUnitPrice": "1800.01", "biddingStart": BIDDING_START, "deadline": DEADLINE } });
+    let refused = season.gql(&season.agency, create, above).await;
+    refused.expect_error("BAD_USER_INPUT");
+    assert!(refused.error_message().contains("HET"), "{}", refused.error_message());
+    let default = json!({ "i": { "poolId": season.pool_id, "biddingStart": BIDDING_START, "deadline": DEADLINE } });
+    let created = season.gql(&season.agency, create, default).await;
+    assert_eq!(created.data()["createTender"]["lots"][0]["maxUnitPrice"], "1800");
 }

@@ -27,6 +27,7 @@ use super::{
     error::{ApiResult, to_graphql},
     guard::{authenticated, require},
     loaders::{Loaders, loader_error},
+    organisation::DeliveryPoint,
     pagination::{MaxPageSize, connection, page_request},
     parse_id,
 };
@@ -185,6 +186,19 @@ impl Lot {
     async fn total_cost(&self) -> Option<Decimal> {
         self.lot.total_cost_e4.map(from_stored)
     }
+    /// Where the goods go: each delivery point (gerai) with the quantity wanted there.
+    async fn destinations(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Destination>> {
+        let actor = authenticated(ctx)?;
+        let rows = ctx.data::<Services>()?.tendering.lot_destinations(actor, &self.tender, &self.lot).await.api()?;
+        Ok(rows
+            .into_iter()
+            .map(|(point, quantity, earliest_wanted_date)| Destination {
+                delivery_point: DeliveryPoint(point),
+                quantity,
+                earliest_wanted_date,
+            })
+            .collect())
+    }
     /// Opened bids, once bidding has closed: all of them for the agency; for a bidder its own and, after the award,
     /// the winning ones; for a cooperative in the pool the winning ones after the award. Empty while sealed.
     async fn bids(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Bid>> {
@@ -192,6 +206,14 @@ impl Lot {
         let bids = ctx.data::<Services>()?.tendering.opened_bids(actor, &self.tender, self.lot.id).await.api()?;
         Ok(bids.into_iter().map(Bid).collect())
     }
+}
+
+/// A delivery point of a lot and how much is wanted there.
+#[derive(SimpleObject)]
+pub struct Destination {
+    delivery_point: DeliveryPoint,
+    quantity: Decimal,
+    earliest_wanted_date: chrono::NaiveDate,
 }
 
 /// A bid as its viewer may see it (its own supplier at any time; others only after opening).
