@@ -15,6 +15,7 @@ pub mod login_throttle;
 pub mod money;
 pub mod organisation;
 pub mod pool;
+pub mod purchase_order;
 pub mod tender;
 
 pub use error::RuleError;
