@@ -114,7 +114,8 @@ pub enum RejectionReason {
 }
 
 impl RejectionReason {
-    pub const ALL: [Self; 6] = [Self::Damaged, Self::ShortWeight, Self::WrongProduct, Self::Quality, Self::Expired, Self::Other];
+    pub const ALL: [Self; 6] =
+        [Self::Damaged, Self::ShortWeight, Self::WrongProduct, Self::Quality, Self::Expired, Self::Other];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -206,7 +207,10 @@ impl Receipt {
         if accepted > progress.open_for_acceptance() {
             return Err(RuleError::invalid(
                 "accepted",
-                format!("is more than was ordered: {} remain to accept", group_thousands(progress.open_for_acceptance())),
+                format!(
+                    "is more than was ordered: {} remain to accept",
+                    group_thousands(progress.open_for_acceptance())
+                ),
             ));
         }
         Ok(Self { received, accepted, rejected, reason: if rejected > Decimal::ZERO { reason } else { None } })

@@ -46,6 +46,8 @@ pub struct Settings {
     pub graphql: GraphqlLimits,
     /// How often the background task looks for tenders past their deadline.
     pub close_interval_ms: u64,
+    /// Prefix of purchase order numbers, e.g. `KMP-MLG` gives `KMP-MLG-2026-000123`.
+    pub order_prefix: String,
 }
 
 // The secret never reaches a log line through `{:?}`.
@@ -107,6 +109,7 @@ impl Settings {
             log_format,
             max_body_bytes: number(&value, "LUMBUNG_MAX_BODY_BYTES", 1024 * 1024)?,
             close_interval_ms: number(&value, "LUMBUNG_CLOSE_INTERVAL_MS", 1000)?,
+            order_prefix: value("LUMBUNG_ORDER_PREFIX").unwrap_or_else(|| "KMP-MLG".to_owned()),
             graphql: GraphqlLimits {
                 max_depth: number(&value, "LUMBUNG_GRAPHQL_MAX_DEPTH", 12)?,
                 max_complexity: number(&value, "LUMBUNG_GRAPHQL_MAX_COMPLEXITY", 5_000)?,

@@ -12,6 +12,7 @@ pub mod error;
 pub mod fixed_point;
 pub mod idempotency;
 pub mod identity;
+pub mod ordering;
 pub mod pagination;
 pub mod password;
 pub mod pooling;

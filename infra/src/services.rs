@@ -7,8 +7,8 @@ use domain::clock::Clock;
 use sea_orm::DatabaseConnection;
 
 use crate::{
-    audit::AuditLog, catalogue::CatalogueService, config::Settings, identity::IdentityService, pooling::PoolingService,
-    tendering::TenderingService, tokens::AccessTokens,
+    audit::AuditLog, catalogue::CatalogueService, config::Settings, identity::IdentityService,
+    ordering::OrderingService, pooling::PoolingService, tendering::TenderingService, tokens::AccessTokens,
 };
 
 #[derive(Clone)]
@@ -20,6 +20,7 @@ pub struct Services {
     pub audit: AuditLog,
     pub pooling: PoolingService,
     pub tendering: TenderingService,
+    pub ordering: OrderingService,
 }
 
 impl Services {
@@ -36,7 +37,8 @@ impl Services {
             catalogue: CatalogueService::new(db.clone(), clock.clone()),
             audit: AuditLog::new(db.clone()),
             pooling: PoolingService::new(db.clone(), clock.clone()),
-            tendering: TenderingService::new(db.clone(), clock.clone()),
+            tendering: TenderingService::new(db.clone(), clock.clone(), settings.order_prefix.clone()),
+            ordering: OrderingService::new(db.clone(), clock.clone(), settings.order_prefix.clone()),
             db,
             clock,
         })

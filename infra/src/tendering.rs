@@ -58,6 +58,8 @@ pub struct TenderInput {
     pub partial_bids_allowed: bool,
     pub min_partial_quantity: Option<Decimal>,
     pub min_responsive_bids: u32,
+    /// Days a supplier has to accept its purchase order (1–30).
+    pub acceptance_days: u32,
     pub bidding_start: DateTime<Utc>,
     pub deadline: DateTime<Utc>,
     /// One lot per kecamatan of the delivery points instead of one for the whole pool.
@@ -113,11 +115,12 @@ pub fn criterion_of(row: &tender::Model) -> AwardCriterion {
 pub struct TenderingService {
     db: DatabaseConnection,
     clock: Arc<dyn Clock>,
+    order_prefix: String,
 }
 
 impl TenderingService {
-    pub fn new(db: DatabaseConnection, clock: Arc<dyn Clock>) -> Self {
-        Self { db, clock }
+    pub fn new(db: DatabaseConnection, clock: Arc<dyn Clock>, order_prefix: String) -> Self {
+        Self { db, clock, order_prefix }
     }
 
     pub fn now(&self) -> DateTime<Utc> {
@@ -180,6 +183,9 @@ impl TenderingService {
         };
         let smallest = lot_quantities.iter().map(|(_, q)| *q).min().unwrap_or_default();
         terms.check(smallest)?;
+        if !(1..=30).contains(&input.acceptance_days) {
+            return Err(ServiceError::bad_input("acceptanceDays", "must be between 1 and 30"));
+        }
         let title = match &input.title {
             Some(title) => bounded_text("title", title, 3, 200)?,
             None => format!(
@@ -205,6 +211,7 @@ impl TenderingService {
             partial_bids_allowed: Set(input.partial_bids_allowed),
             min_partial_quantity_e4: Set(input.min_partial_quantity.map(to_stored).transpose()?),
             min_responsive_bids: Set(i32::try_from(input.min_responsive_bids).unwrap_or(1)),
+            acceptance_days: Set(i32::try_from(input.acceptance_days).unwrap_or(2)),
             bidding_start_at: Set(period.start),
             deadline_at: Set(period.deadline),
             cancel_reason: Set(None),
@@ -774,7 +781,7 @@ impl TenderingService {
         Ok(true)
     }
 
-    /// The agency confirms the proposed award; allocations then become the basis of purchase orders.
+    /// The agency confirms the proposed award; in the same transaction the allocations become purchase orders.
     pub async fn confirm_award(&self, actor: &Actor, tender_id: Uuid) -> ServiceResult<tender::Model> {
         actor.require(Permission::ManageTendering)?;
         // A tender past its deadline is closed (and evaluated) first if the background task has not yet done it.
@@ -794,7 +801,9 @@ impl TenderingService {
         changed.awarded_at = Set(Some(now));
         changed.updated_at = Set(now);
         let updated = changed.update(&txn).await?;
-        audit::record(&txn, now, AuditRecord::by(actor, "tender.awarded", "tender", tender_id, json!({}))).await?;
+        let orders = crate::ordering::issue_orders(&txn, &self.order_prefix, &updated, now).await?;
+        let summary = json!({ "orders": orders.iter().map(|o| o.number.clone()).collect::<Vec<_>>() });
+        audit::record(&txn, now, AuditRecord::by(actor, "tender.awarded", "tender", tender_id, summary)).await?;
         txn.commit().await?;
         Ok(updated)
     }

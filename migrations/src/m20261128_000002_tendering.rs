@@ -120,6 +120,7 @@ impl MigrationTrait for Migration {
                     .col(boolean("partial_bids_allowed"))
                     .col(big_integer_null("min_partial_quantity_e4"))
                     .col(integer("min_responsive_bids"))
+                    .col(integer("acceptance_days").default(2))
                     .col(timestamp_with_time_zone("bidding_start_at"))
                     .col(timestamp_with_time_zone("deadline_at"))
                     .col(text_null("cancel_reason"))

@@ -5,7 +5,7 @@ use std::{collections::HashMap, sync::Arc};
 use async_graphql::dataloader::{DataLoader, Loader};
 use infra::{
     ServiceError,
-    entities::{app_user, commodity, delivery_point, lot, organisation, price_reference},
+    entities::{app_user, commodity, delivery_point, lot, organisation, price_reference, purchase_order_line},
     pooling::PoolTotals,
     services::Services,
 };
@@ -60,6 +60,13 @@ grouped_loader!(
     LotsByTender, lot::Model,
     |services, keys| services.tendering.lots_of(keys),
     |row| row.tender_id
+);
+
+grouped_loader!(
+    /// Purchase order lines by order id.
+    LinesByOrder, purchase_order_line::Model,
+    |services, keys| services.ordering.lines(keys),
+    |row| row.order_id
 );
 
 /// Commodities by id.
@@ -127,6 +134,7 @@ pub struct Loaders {
     pub lots: DataLoader<LotsByTender>,
     pub commodities: DataLoader<CommodityById>,
     pub pool_totals: DataLoader<PoolTotalsById>,
+    pub order_lines: DataLoader<LinesByOrder>,
 }
 
 impl Loaders {
@@ -140,6 +148,7 @@ impl Loaders {
             lots: DataLoader::new(LotsByTender(services.clone()), tokio::spawn),
             commodities: DataLoader::new(CommodityById(services.clone()), tokio::spawn),
             pool_totals: DataLoader::new(PoolTotalsById(services.clone()), tokio::spawn),
+            order_lines: DataLoader::new(LinesByOrder(services.clone()), tokio::spawn),
         }
     }
 }

@@ -7,6 +7,7 @@ pub mod guard;
 pub mod identity;
 pub mod limits;
 pub mod loaders;
+pub mod ordering;
 pub mod organisation;
 pub mod pagination;
 pub mod pooling;
@@ -24,6 +25,7 @@ use self::{
     guard::AuthorisationAudit,
     identity::{IdentityMutation, IdentityQuery},
     limits::QueryShapeLimits,
+    ordering::{OrderingMutation, OrderingQuery},
     organisation::{OrganisationMutation, OrganisationQuery},
     pagination::MaxPageSize,
     pooling::{PoolingMutation, PoolingQuery},
@@ -31,10 +33,25 @@ use self::{
 };
 
 #[derive(MergedObject, Default)]
-pub struct Query(IdentityQuery, OrganisationQuery, CatalogueQuery, AuditQuery, PoolingQuery, TenderingQuery);
+pub struct Query(
+    IdentityQuery,
+    OrganisationQuery,
+    CatalogueQuery,
+    AuditQuery,
+    PoolingQuery,
+    TenderingQuery,
+    OrderingQuery,
+);
 
 #[derive(MergedObject, Default)]
-pub struct Mutation(IdentityMutation, OrganisationMutation, CatalogueMutation, PoolingMutation, TenderingMutation);
+pub struct Mutation(
+    IdentityMutation,
+    OrganisationMutation,
+    CatalogueMutation,
+    PoolingMutation,
+    TenderingMutation,
+    OrderingMutation,
+);
 
 pub type LumbungSchema = Schema<Query, Mutation, EmptySubscription>;
 

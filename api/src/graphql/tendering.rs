@@ -93,6 +93,10 @@ impl Tender {
     async fn min_partial_quantity(&self) -> Option<Decimal> {
         self.0.min_partial_quantity_e4.map(from_stored)
     }
+    /// Days each supplier has to accept its purchase order.
+    async fn acceptance_days(&self) -> i32 {
+        self.0.acceptance_days
+    }
     /// Below this many responsive bids a lot is unsuccessful.
     async fn min_responsive_bids(&self) -> i32 {
         self.0.min_responsive_bids
@@ -413,6 +417,9 @@ pub struct TenderInput {
     pub min_partial_quantity: Option<Decimal>,
     #[graphql(default = 1)]
     pub min_responsive_bids: i32,
+    /// Days each supplier has to accept its purchase order before the agency may re-award it.
+    #[graphql(default = 2)]
+    pub acceptance_days: i32,
     pub bidding_start: DateTime<Utc>,
     pub deadline: DateTime<Utc>,
     /// One lot per kecamatan of the delivery points instead of one lot.
@@ -521,6 +528,7 @@ impl TenderingMutation {
             partial_bids_allowed: input.partial_bids_allowed,
             min_partial_quantity: input.min_partial_quantity,
             min_responsive_bids: u32::try_from(input.min_responsive_bids).unwrap_or(0),
+            acceptance_days: u32::try_from(input.acceptance_days).unwrap_or(0),
             bidding_start: input.bidding_start,
             deadline: input.deadline,
             lot_per_kecamatan: input.lot_per_kecamatan,

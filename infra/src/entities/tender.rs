@@ -16,6 +16,8 @@ pub struct Model {
     pub partial_bids_allowed: bool,
     pub min_partial_quantity_e4: Option<i64>,
     pub min_responsive_bids: i32,
+    /// Days a supplier has to accept its purchase order before the agency may re-award it.
+    pub acceptance_days: i32,
     pub bidding_start_at: DateTimeUtc,
     pub deadline_at: DateTimeUtc,
     pub cancel_reason: Option<String>,
