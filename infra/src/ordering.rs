@@ -912,7 +912,7 @@ impl OrderingService {
                 by_supplier.entry(order.supplier_id).or_default().push(order);
             }
         }
-        let ratio = |a: Decimal, b: Decimal| if b.is_zero() { None } else { Some((a / b).round_dp(4)) };
+        let ratio = |a: Decimal, b: Decimal| if b.is_zero() { None } else { Some((a / b).round_dp(4).normalize()) };
         Ok(by_supplier
             .into_iter()
             .map(|(supplier, supplier_orders)| {

@@ -4,5 +4,6 @@
 mod auth;
 mod catalogue;
 mod conventions;
+mod ordering;
 mod organisations;
 mod tendering;

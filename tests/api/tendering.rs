@@ -8,34 +8,34 @@ use lumbung_tests::{Gql, Login, TestApp, spawn_app_with, supplier_input};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-const CUTOFF: &str = "2026-11-25T10:00:00Z"; // 25 November 17:00 WIB
-const BIDDING_START: &str = "2026-11-26T01:00:00Z"; // 26 November 08:00 WIB
-const DEADLINE: &str = "2026-11-28T05:00:00Z"; // 28 November 12:00 WIB
+pub(crate) const CUTOFF: &str = "2026-11-25T10:00:00Z"; // 25 November 17:00 WIB
+pub(crate) const BIDDING_START: &str = "2026-11-26T01:00:00Z"; // 26 November 08:00 WIB
+pub(crate) const DEADLINE: &str = "2026-11-28T05:00:00Z"; // 28 November 12:00 WIB
 
-fn at(text: &str) -> DateTime<Utc> {
+pub(crate) fn at(text: &str) -> DateTime<Utc> {
     text.parse().unwrap()
 }
 
-struct Season {
-    app: TestApp,
-    agency: Login,
-    cemorokandang: Login,
-    madyopuro: Login,
-    kedungkandang: Login,
-    supplier_a: Login,
-    bumn: Login,
-    supplier_b: Login,
-    supplier_c: Login,
-    supplier_d: Login,
-    pool_id: String,
+pub(crate) struct Season {
+    pub(crate) app: TestApp,
+    pub(crate) agency: Login,
+    pub(crate) cemorokandang: Login,
+    pub(crate) madyopuro: Login,
+    pub(crate) kedungkandang: Login,
+    pub(crate) supplier_a: Login,
+    pub(crate) bumn: Login,
+    pub(crate) supplier_b: Login,
+    pub(crate) supplier_c: Login,
+    pub(crate) supplier_d: Login,
+    pub(crate) pool_id: String,
 }
 
 impl Season {
-    async fn gql(&self, who: &Login, query: &str, variables: Value) -> Gql {
+    pub(crate) async fn gql(&self, who: &Login, query: &str, variables: Value) -> Gql {
         self.app.gql(Some(&who.access_token), query, variables).await
     }
 
-    async fn delivery_point(&self, coop: &Login) -> String {
+    pub(crate) async fn delivery_point(&self, coop: &Login) -> String {
         let response = self
             .gql(
                 coop,
@@ -46,7 +46,7 @@ impl Season {
         response.data()["organisation"]["deliveryPoints"][0]["id"].as_str().unwrap().to_owned()
     }
 
-    async fn add_line(&self, coop: &Login, quantity: &str) -> Gql {
+    pub(crate) async fn add_line(&self, coop: &Login, quantity: &str) -> Gql {
         let point = self.delivery_point(coop).await;
         self.gql(
             coop,
@@ -57,7 +57,7 @@ impl Season {
     }
 
     /// A draft, then published tender from the frozen pool, as in the scenario. Returns (tender id, lot id).
-    async fn tender(&self, min_responsive_bids: i32) -> (String, String) {
+    pub(crate) async fn tender(&self, min_responsive_bids: i32) -> (String, String) {
         self.app.clock.set(at(CUTOFF) + Duration::hours(1));
         let created = self
             .gql(
@@ -81,7 +81,15 @@ impl Season {
         (id, tender["lots"][0]["id"].as_str().unwrap().to_owned())
     }
 
-    async fn bid(&self, supplier: &Login, lot: &str, price: &str, quantity: &str, lead: i32, key: Option<&str>) -> Gql {
+    pub(crate) async fn bid(
+        &self,
+        supplier: &Login,
+        lot: &str,
+        price: &str,
+        quantity: &str,
+        lead: i32,
+        key: Option<&str>,
+    ) -> Gql {
         self.gql(
             supplier,
             "mutation($i: SubmitBidInput!) { submitBid(input: $i) { bidId version action receivedAt commitmentHash } }",
@@ -93,7 +101,7 @@ impl Season {
 
 /// The agency, three Kedungkandang cooperatives with their RDKK allocations, five fertiliser suppliers and an open
 /// pool for subsidised urea, at 25 November 09:00 WIB.
-async fn season() -> Season {
+pub(crate) async fn season() -> Season {
     // The clock jumps days ahead in these tests: access tokens live for the whole season here.
     let app =
         spawn_app_with(&[("LUMBUNG_CLOSE_INTERVAL_MS", "50"), ("LUMBUNG_ACCESS_TOKEN_TTL_SECONDS", "2592000")]).await;
@@ -158,7 +166,7 @@ async fn season() -> Season {
 }
 
 /// Demand as in the scenario: 24,000 kg from three cooperatives after Kedungkandang's first ask is refused.
-async fn pool_demand(season: &Season) {
+pub(crate) async fn pool_demand(season: &Season) {
     season.add_line(&season.cemorokandang, "12000").await.data();
     season.add_line(&season.madyopuro, "8000").await.data();
     let refused = season.add_line(&season.kedungkandang, "5000").await;
@@ -171,7 +179,7 @@ async fn pool_demand(season: &Season) {
     season.add_line(&season.kedungkandang, "4000").await.data();
 }
 
-async fn wait_until_closed(season: &Season, tender_id: &str) -> Value {
+pub(crate) async fn wait_until_closed(season: &Season, tender_id: &str) -> Value {
     for _ in 0..200 {
         let response = season
             .gql(
