@@ -492,6 +492,10 @@ impl OrderingService {
                 .ok_or_else(|| ServiceError::bad_input("lines", "not a line of this order"))?;
             let receipt =
                 Receipt::parse(entry.received, entry.accepted, entry.rejected, entry.reason, &progress(line))?;
+            let note_given = entry.reason_text.as_deref().is_some_and(|text| !text.trim().is_empty());
+            if receipt.reason == Some(RejectionReason::Other) && !note_given {
+                return Err(ServiceError::bad_input("rejectionNote", "say what was wrong when the reason is OTHER"));
+            }
             if input.dispatch_id.is_some() {
                 let sent: Decimal =
                     dispatched.iter().filter(|d| d.order_line_id == line.id).map(|d| from_stored(d.quantity_e4)).sum();

@@ -192,8 +192,45 @@ async fn a_declined_order_is_re_awarded_to_the_next_bid() {
     assert_eq!(history.data()["purchaseOrder"]["replacedByOrderId"], replacement["id"]);
     assert_eq!(history.data()["purchaseOrder"]["replacementReason"], "BUMN menolak");
     season.gql(&season.agency, re_award, json!({ "id": declined_id })).await.expect_error("CONFLICT");
-    // Supplier B now sees the order addressed to it.
+    // Supplier B now sees the order addressed to it, delivers it in full, and the cooperative closes it.
     assert_eq!(orders_of(&season, &season.supplier_b).await.len(), 1);
+    let new_id = replacement["id"].as_str().unwrap().to_owned();
+    season
+        .gql(
+            &season.supplier_b,
+            "mutation($id: ID!) { acceptPurchaseOrder(id: $id) { status } }",
+            json!({ "id": new_id }),
+        )
+        .await
+        .data();
+    let order = season
+        .gql(&season.madyopuro, "query($id: ID!) { purchaseOrder(id: $id) { lines { id } } }", json!({ "id": new_id }))
+        .await;
+    let line_id = order.data()["purchaseOrder"]["lines"][0]["id"].as_str().unwrap().to_owned();
+    season
+        .gql(
+            &season.supplier_b,
+            "mutation($i: DispatchInput!) { recordDispatch(input: $i) { status } }",
+            json!({ "i": { "orderId": new_id, "lines": [{ "orderLineId": line_id, "quantity": "8000" }], "dispatchedOn": "2026-12-01", "vehicle": "L 9 XY", "driver": "Pak Andi", "expectedArrival": "2026-12-02" } }),
+        )
+        .await
+        .data();
+    let confirm = "mutation($i: ConfirmDeliveryInput!) { confirmDelivery(input: $i) { status amountDue } }";
+    let other_without_note = json!({ "i": { "orderId": new_id, "receivedAt": "2026-11-28T05:00:00Z", "receiverName": "Pak Joko",
+        "lines": [{ "orderLineId": line_id, "received": "8000", "accepted": "7999", "rejected": "1", "rejectionReason": "OTHER" }] } });
+    season.gql(&season.madyopuro, confirm, other_without_note).await.expect_error("BAD_USER_INPUT");
+    let all_of_it = json!({ "i": { "orderId": new_id, "receivedAt": "2026-11-28T05:00:00Z", "receiverName": "Pak Joko",
+        "lines": [{ "orderLineId": line_id, "received": "8000", "accepted": "8000" }] } });
+    let delivered = season.gql(&season.madyopuro, confirm, all_of_it).await;
+    assert_eq!(delivered.data()["confirmDelivery"], json!({ "status": "DELIVERED", "amountDue": "13520000" }));
+    let closed = season
+        .gql(
+            &season.madyopuro,
+            "mutation($id: ID!) { closePurchaseOrder(id: $id) { status } }",
+            json!({ "id": new_id }),
+        )
+        .await;
+    assert_eq!(closed.data()["closePurchaseOrder"]["status"], "CLOSED");
 }
 
 #[tokio::test]
