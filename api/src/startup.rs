@@ -21,10 +21,12 @@ pub struct Application {
 impl Application {
     /// Connects to and migrates the database, then binds `bind` (port 0 picks a free port).
     pub async fn build(settings: Settings, bind: &str, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
-        let db = infra::db::connect_and_migrate(&settings.database_url)
+        let (db, queries) = infra::db::connect_counted(&settings.database_url)
             .await
             .with_context(|| format!("opening the database {}", infra::config::redact_url(&settings.database_url)))?;
-        let services = Services::new(db, clock, &settings)?;
+        infra::db::migrate(&db).await.context("migrating the database")?;
+        let mut services = Services::new(db, clock, &settings)?;
+        services.queries = queries;
         let listener = TcpListener::bind(bind).await.with_context(|| format!("binding {bind}"))?;
         Ok(Self { listener, state: AppState::new(services, settings, metrics_handle()) })
     }

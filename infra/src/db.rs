@@ -1,6 +1,12 @@
 //! Connecting to SQLite or PostgreSQL, migrating, and starting write transactions that cannot deadlock on SQLite.
 
-use std::time::Duration;
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::Duration,
+};
 
 use migrations::{Migrator, MigratorTrait};
 use sea_orm::{
@@ -28,6 +34,28 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
         options.max_connections(20).min_connections(1);
     }
     Database::connect(options).await
+}
+
+/// Counts the statements a connection pool runs: exported as a metric, and used by tests to check that list
+/// queries cost a constant number of round trips whatever their page size.
+#[derive(Clone, Debug, Default)]
+pub struct QueryCounter(Arc<AtomicU64>);
+
+impl QueryCounter {
+    pub fn get(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// As [`connect`], counting every statement run through the pool (and its transactions).
+pub async fn connect_counted(url: &str) -> Result<(DatabaseConnection, QueryCounter), DbErr> {
+    let mut db = connect(url).await?;
+    let counter = QueryCounter::default();
+    let shared = counter.0.clone();
+    db.set_metric_callback(move |_| {
+        shared.fetch_add(1, Ordering::Relaxed);
+    });
+    Ok((db, counter))
 }
 
 /// Applies every pending migration.

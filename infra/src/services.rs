@@ -21,6 +21,8 @@ pub struct Services {
     pub pooling: PoolingService,
     pub tendering: TenderingService,
     pub ordering: OrderingService,
+    /// Statements run so far through `db` (see [`crate::db::QueryCounter`]).
+    pub queries: crate::db::QueryCounter,
 }
 
 impl Services {
@@ -39,6 +41,7 @@ impl Services {
             pooling: PoolingService::new(db.clone(), clock.clone()),
             tendering: TenderingService::new(db.clone(), clock.clone(), settings.order_prefix.clone()),
             ordering: OrderingService::new(db.clone(), clock.clone(), settings.order_prefix.clone()),
+            queries: crate::db::QueryCounter::default(),
             db,
             clock,
         })

@@ -2,8 +2,10 @@
 //! Run on SQLite by default; set `TEST_DATABASE_URL=postgres://…/test` to run the same tests on PostgreSQL.
 
 mod auth;
+mod authorisation;
 mod catalogue;
 mod conventions;
+mod costs;
 mod ordering;
 mod organisations;
 mod tendering;
