@@ -1,0 +1,356 @@
+//! `lumbung-load`: the bid burst and the limits beside it, measured in one run on this machine.
+//!
+//! It starts a real Lumbung server in this process (on a fresh SQLite file, or a fresh PostgreSQL database when
+//! `TEST_DATABASE_URL` is set), prepares one open tender and as many verified suppliers as the largest client count,
+//! then for each client count has every client submit and keep revising its bid over HTTP as fast as the server
+//! answers, checking every response body. Beside it, the same run measures the raw database's rate for a durable
+//! single-row insert transaction (the sqlite3 CLI with the same PRAGMAs; pgbench with a one-line insert script), and
+//! one authenticated read through GraphQL against a plain axum JSON handler doing the same database read.
+//!
+//!     cargo run --release -p lumbung-tests --bin lumbung-load -- --seconds 10 --clients 1,16,256
+//!     TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test cargo run --release -p lumbung-tests --bin lumbung-load
+
+use std::{
+    process::Command,
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use anyhow::{Context, bail};
+use axum::{Json, Router, extract::State, routing::get};
+use chrono::Duration as ChronoDuration;
+use clap::Parser;
+use domain::access::Actor;
+use infra::services::Services;
+use lumbung_tests::{Login, PASSWORD, TestApp, spawn_app_with, supplier_input};
+use serde_json::{Value, json};
+use tokio::sync::Mutex;
+
+#[derive(Parser)]
+struct Args {
+    /// Seconds each burst lasts.
+    #[arg(long, default_value_t = 10)]
+    seconds: u64,
+    /// Concurrent client counts to run, comma-separated.
+    #[arg(long, default_value = "1,16,256", value_delimiter = ',')]
+    clients: Vec<usize>,
+    /// Requests for the GraphQL-versus-plain-handler read comparison.
+    #[arg(long, default_value_t = 2000)]
+    reads: usize,
+}
+
+struct Burst {
+    clients: usize,
+    accepted: usize,
+    errors: usize,
+    elapsed: Duration,
+    latencies: Vec<Duration>,
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[index.min(sorted.len() - 1)]
+}
+
+fn peak_rss_mib() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|kb| kb.parse::<f64>().ok())
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+async fn gql(app: &TestApp, token: &str, query: &str, variables: Value) -> anyhow::Result<Value> {
+    let response = app.client.post(app.url("/graphql")).bearer_auth(token).json(&json!({ "query": query, "variables": variables })).send().await?;
+    let body: Value = response.json().await?;
+    if body.get("errors").is_some_and(|e| !e.is_null()) {
+        bail!("GraphQL error: {body}");
+    }
+    Ok(body["data"].clone())
+}
+
+/// One open tender for a non-subsidised fertiliser, with a lot big enough for every client's bid.
+async fn prepare(app: &TestApp, suppliers: usize) -> anyhow::Result<(String, String, Vec<Login>, Login)> {
+    let (_, agency) = app.bootstrap().await;
+    let token = agency.access_token.clone();
+    gql(app, &token, "mutation { createCommodity(input: { code: \"NPK-NONSUB\", nameId: \"NPK nonsubsidi\", nameEn: \"NPK\", unit: KG, category: FERTILISER }) { code } }", json!({})).await?;
+    let now = app.clock_now();
+    let cutoff = now + ChronoDuration::hours(1);
+    let pool = gql(
+        app,
+        &token,
+        "mutation($i: DemandPoolInput!) { openDemandPool(input: $i) { id } }",
+        json!({ "i": { "commodityCode": "NPK-NONSUB", "city": "Kota Malang", "deliveryFirstDay": (now + ChronoDuration::days(10)).date_naive(), "deliveryLastDay": (now + ChronoDuration::days(20)).date_naive(), "cutoff": cutoff } }),
+    )
+    .await?;
+    let pool_id = pool["openDemandPool"]["id"].as_str().context("pool id")?.to_owned();
+    let coop = app.verified_cooperative(&agency, "Sawojajar").await;
+    let points = gql(app, &coop.access_token, "query($id: ID!) { organisation(id: $id) { deliveryPoints { id } } }", json!({ "id": coop.organisation_id })).await?;
+    let point = points["organisation"]["deliveryPoints"][0]["id"].as_str().context("delivery point")?.to_owned();
+    gql(
+        app,
+        &coop.access_token,
+        "mutation($i: DemandLineInput!) { addDemandLine(input: $i) { id } }",
+        json!({ "i": { "poolId": pool_id, "deliveryPointId": point, "quantity": "100000000", "wantedDate": (now + ChronoDuration::days(12)).date_naive() } }),
+    )
+    .await?;
+    app.clock.set(cutoff);
+    let tender = gql(
+        app,
+        &token,
+        "mutation($i: TenderInput!) { createTender(input: $i) { id lots { id } } }",
+        json!({ "i": { "poolId": pool_id, "maxUnitPrice": "5000", "partialBidsAllowed": true, "biddingStart": cutoff, "deadline": cutoff + ChronoDuration::days(30) } }),
+    )
+    .await?;
+    let tender_id = tender["createTender"]["id"].as_str().context("tender id")?.to_owned();
+    let lot_id = tender["createTender"]["lots"][0]["id"].as_str().context("lot id")?.to_owned();
+    gql(app, &token, "mutation($id: ID!) { publishTender(id: $id) { status } }", json!({ "id": tender_id })).await?;
+    let mut logins = Vec::with_capacity(suppliers);
+    for i in 0..suppliers {
+        let email = format!("beban{i}@supplier.test");
+        let mut input = supplier_input(&format!("Pemasok Beban {i}"), &email, i % 10 == 0);
+        input["categories"] = json!(["FERTILISER"]);
+        let id = app.register(input).await;
+        app.verify(&agency, &id).await;
+        logins.push(app.login_ok(&email, PASSWORD).await);
+    }
+    Ok((tender_id, lot_id, logins, agency))
+}
+
+const SUBMIT: &str = "mutation($i: SubmitBidInput!) { submitBid(input: $i) { bidId version receivedAt commitmentHash } }";
+const REVISE: &str = "mutation($i: ReviseBidInput!) { reviseBid(input: $i) { bidId version receivedAt commitmentHash } }";
+
+async fn burst(app: &TestApp, lot_id: &str, suppliers: &[Login], clients: usize, seconds: u64) -> Burst {
+    let latencies = Arc::new(Mutex::new(Vec::new()));
+    let started = Instant::now();
+    let until = started + Duration::from_secs(seconds);
+    let mut tasks = Vec::new();
+    for supplier in suppliers.iter().take(clients).cloned() {
+        let client = app.client.clone();
+        let url = app.url("/graphql");
+        let lot = lot_id.to_owned();
+        let latencies = latencies.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut accepted = 0_usize;
+            let mut errors = 0_usize;
+            let mut mine = Vec::new();
+            let mut bid_id: Option<String> = None;
+            // A bid left from an earlier burst is revised rather than submitted again.
+            let existing = client
+                .post(&url)
+                .bearer_auth(&supplier.access_token)
+                .json(&json!({ "query": "query { tenders(first: 1) { edges { node { myBids { id } } } } }" }))
+                .send()
+                .await;
+            if let Ok(response) = existing
+                && let Ok(body) = response.json::<Value>().await
+            {
+                bid_id = body["data"]["tenders"]["edges"][0]["node"]["myBids"][0]["id"].as_str().map(str::to_owned);
+            }
+            let mut price = 4000_i64;
+            while Instant::now() < until {
+                price = if price <= 3000 { 4000 } else { price - 1 };
+                let offer = json!({ "unitPrice": price.to_string(), "quantity": "1000", "leadTimeDays": 3, "validityDays": 30 });
+                let request = match &bid_id {
+                    None => json!({ "query": SUBMIT, "variables": { "i": { "lotId": lot, "offer": offer } } }),
+                    Some(id) => json!({ "query": REVISE, "variables": { "i": { "bidId": id, "offer": offer } } }),
+                };
+                let sent = Instant::now();
+                let response = client.post(&url).bearer_auth(&supplier.access_token).json(&request).send().await;
+                let body = match response {
+                    Ok(response) => response.json::<Value>().await.ok(),
+                    Err(_) => None,
+                };
+                mine.push(sent.elapsed());
+                // GraphQL errors travel with HTTP 200: the body decides.
+                let receipt = body.as_ref().and_then(|b| {
+                    let data = &b["data"];
+                    if data["submitBid"]["bidId"].is_string() { Some(data["submitBid"].clone()) } else if data["reviseBid"]["bidId"].is_string() { Some(data["reviseBid"].clone()) } else { None }
+                });
+                match receipt {
+                    Some(receipt) if receipt["commitmentHash"].as_str().is_some_and(|h| h.len() == 64) => {
+                        accepted += 1;
+                        bid_id = receipt["bidId"].as_str().map(str::to_owned);
+                    }
+                    _ => {
+                        if errors == 0 {
+                            eprintln!("first refused request: {}", body.map(|b| b.to_string()).unwrap_or_default());
+                        }
+                        errors += 1;
+                    }
+                }
+            }
+            latencies.lock().await.extend(mine);
+            (accepted, errors)
+        }));
+    }
+    let mut accepted = 0;
+    let mut errors = 0;
+    for task in tasks {
+        if let Ok((a, e)) = task.await {
+            accepted += a;
+            errors += e;
+        }
+    }
+    let elapsed = started.elapsed();
+    let mut latencies = std::mem::take(&mut *latencies.lock().await);
+    latencies.sort_unstable();
+    Burst { clients, accepted, errors, elapsed, latencies }
+}
+
+/// The raw database's rate for a durable single-row insert transaction.
+fn raw_insert_rate(database_url: &str, clients: usize, seconds: u64) -> anyhow::Result<f64> {
+    if let Some(path) = database_url.strip_prefix("sqlite://").map(|rest| rest.split('?').next().unwrap_or(rest)) {
+        // SQLite serialises writers, so one connection is its ceiling: the same PRAGMAs as the server, one
+        // autocommitted (durable) INSERT per transaction.
+        let raw = format!("{path}.raw");
+        let _ = std::fs::remove_file(&raw);
+        let rows = 2_000 * seconds.max(1);
+        let mut script = String::from("PRAGMA journal_mode=WAL;\nPRAGMA synchronous=FULL;\nPRAGMA busy_timeout=10000;\nCREATE TABLE t (id INTEGER PRIMARY KEY, v INTEGER NOT NULL);\n");
+        for i in 0..rows {
+            script.push_str(&format!("INSERT INTO t (v) VALUES ({i});\n"));
+        }
+        let started = Instant::now();
+        let output = Command::new("sqlite3")
+            .arg(&raw)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .and_then(|mut child| {
+                use std::io::Write;
+                if let Some(stdin) = child.stdin.as_mut() {
+                    stdin.write_all(script.as_bytes())?;
+                }
+                child.wait()
+            })
+            .context("running sqlite3 (apt-get install sqlite3)")?;
+        let elapsed = started.elapsed().as_secs_f64();
+        let _ = std::fs::remove_file(&raw);
+        if !output.success() {
+            bail!("sqlite3 failed");
+        }
+        return Ok(rows as f64 / elapsed);
+    }
+    // PostgreSQL: pgbench with a one-line insert script, `clients` connections, same server settings.
+    let (base, database) = database_url.rsplit_once('/').context("database URL")?;
+    let setup = Command::new("psql")
+        .arg(format!("{base}/{database}"))
+        .args(["-qc", "CREATE TABLE IF NOT EXISTS raw_insert (id bigserial PRIMARY KEY, v bigint NOT NULL)"])
+        .status()
+        .context("running psql")?;
+    if !setup.success() {
+        bail!("psql could not create the raw table");
+    }
+    let script = std::env::temp_dir().join("lumbung-raw-insert.sql");
+    std::fs::write(&script, "INSERT INTO raw_insert (v) VALUES (1);\n")?;
+    let output = Command::new("pgbench")
+        .args(["-n", "-c", &clients.to_string(), "-j", "2", "-T", &seconds.to_string(), "-f"])
+        .arg(&script)
+        .arg(format!("{base}/{database}"))
+        .output()
+        .context("running pgbench")?;
+    let text = String::from_utf8_lossy(&output.stdout);
+    text.lines()
+        .find(|l| l.starts_with("tps = "))
+        .and_then(|l| l.split_whitespace().nth(2))
+        .and_then(|tps| tps.parse::<f64>().ok())
+        .with_context(|| format!("pgbench printed no tps: {text} {}", String::from_utf8_lossy(&output.stderr)))
+}
+
+#[derive(Clone)]
+struct PlainState {
+    services: Services,
+}
+
+/// The plain handler: the same authentication and the same database read as `tender(id)`, as JSON without GraphQL.
+async fn plain_tender(State(state): State<PlainState>, headers: axum::http::HeaderMap, axum::extract::Path(id): axum::extract::Path<uuid::Uuid>) -> Json<Value> {
+    let token = headers.get("authorization").and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer ")).unwrap_or_default();
+    let actor: Actor = match state.services.identity.actor_for_access_token(token).await {
+        Ok(actor) => actor,
+        Err(error) => return Json(json!({ "error": error.code() })),
+    };
+    match state.services.tendering.tender(&actor, id).await {
+        Ok(Some(row)) => Json(json!({ "id": row.id, "title": row.title, "status": row.status, "deadline": row.deadline_at })),
+        Ok(None) => Json(json!({ "error": "NOT_FOUND" })),
+        Err(error) => Json(json!({ "error": error.code() })),
+    }
+}
+
+async fn timed_reads(client: &reqwest::Client, reads: usize, send: impl Fn(&reqwest::Client) -> reqwest::RequestBuilder) -> anyhow::Result<f64> {
+    let started = Instant::now();
+    for _ in 0..reads {
+        let body: Value = send(client).send().await?.json().await?;
+        if body.get("errors").is_some_and(|e| !e.is_null()) || body.get("error").is_some() {
+            bail!("read failed: {body}");
+        }
+    }
+    Ok(reads as f64 / started.elapsed().as_secs_f64())
+}
+
+trait Now {
+    fn clock_now(&self) -> chrono::DateTime<chrono::Utc>;
+}
+
+impl Now for TestApp {
+    fn clock_now(&self) -> chrono::DateTime<chrono::Utc> {
+        use domain::clock::Clock;
+        self.clock.now()
+    }
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let max_clients = args.clients.iter().copied().max().unwrap_or(1);
+    // The closer stays out of the way; access tokens outlive the run.
+    let app = spawn_app_with(&[("LUMBUNG_CLOSE_INTERVAL_MS", "3600000"), ("LUMBUNG_ACCESS_TOKEN_TTL_SECONDS", "86400")]).await;
+    let backend = if app.database.is_postgres() { "PostgreSQL" } else { "SQLite" };
+    eprintln!("preparing {backend}: one open tender and {max_clients} verified suppliers …");
+    let (tender_id, lot_id, suppliers, agency) = prepare(&app, max_clients).await?;
+
+    println!("## Bid burst on {backend} ({} s per run)\n", args.seconds);
+    println!("| clients | accepted bids/s | p50 | p95 | p99 | errors | raw insert tx/s | ratio |");
+    println!("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+    for clients in &args.clients {
+        let result = burst(&app, &lot_id, &suppliers, *clients, args.seconds).await;
+        let rate = result.accepted as f64 / result.elapsed.as_secs_f64();
+        let raw = raw_insert_rate(&app.database.url, *clients, args.seconds)?;
+        println!(
+            "| {} | {:.0} | {:.1} ms | {:.1} ms | {:.1} ms | {} | {:.0} | {:.2} |",
+            result.clients,
+            rate,
+            percentile(&result.latencies, 0.50).as_secs_f64() * 1000.0,
+            percentile(&result.latencies, 0.95).as_secs_f64() * 1000.0,
+            percentile(&result.latencies, 0.99).as_secs_f64() * 1000.0,
+            result.errors,
+            raw,
+            rate / raw
+        );
+    }
+    println!("\nPeak resident memory of the process (server and clients together): {:.0} MiB\n", peak_rss_mib());
+
+    // GraphQL versus a plain axum handler: the same authenticated read of one tender, one request at a time.
+    let plain = Router::new().route("/tender/{id}", get(plain_tender)).with_state(PlainState { services: app.services.clone() });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let plain_address = listener.local_addr()?;
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, plain).await;
+    });
+    let token = agency.access_token.clone();
+    let graphql_url = app.url("/graphql");
+    let query = json!({ "query": "query($id: ID!) { tender(id: $id) { id title status deadline } }", "variables": { "id": tender_id } });
+    let graphql_rate = timed_reads(&app.client, args.reads, |c| c.post(&graphql_url).bearer_auth(&token).json(&query)).await?;
+    let plain_url = format!("http://{plain_address}/tender/{tender_id}");
+    let plain_rate = timed_reads(&app.client, args.reads, |c| c.get(&plain_url).bearer_auth(&token)).await?;
+    println!("## One authenticated read on {backend}: GraphQL against a plain axum handler\n");
+    println!("| path | reads/s |\n| --- | ---: |");
+    println!("| GraphQL `tender(id)` | {graphql_rate:.0} |\n| plain JSON handler | {plain_rate:.0} |");
+    println!("\nGraphQL ÷ plain: {:.2}", graphql_rate / plain_rate);
+    app.stop().await;
+    Ok(())
+}
