@@ -66,7 +66,13 @@ fn peak_rss_mib() -> f64 {
 }
 
 async fn gql(app: &TestApp, token: &str, query: &str, variables: Value) -> anyhow::Result<Value> {
-    let response = app.client.post(app.url("/graphql")).bearer_auth(token).json(&json!({ "query": query, "variables": variables })).send().await?;
+    let response = app
+        .client
+        .post(app.url("/graphql"))
+        .bearer_auth(token)
+        .json(&json!({ "query": query, "variables": variables }))
+        .send()
+        .await?;
     let body: Value = response.json().await?;
     if body.get("errors").is_some_and(|e| !e.is_null()) {
         bail!("GraphQL error: {body}");
@@ -90,7 +96,13 @@ async fn prepare(app: &TestApp, suppliers: usize) -> anyhow::Result<(String, Str
     .await?;
     let pool_id = pool["openDemandPool"]["id"].as_str().context("pool id")?.to_owned();
     let coop = app.verified_cooperative(&agency, "Sawojajar").await;
-    let points = gql(app, &coop.access_token, "query($id: ID!) { organisation(id: $id) { deliveryPoints { id } } }", json!({ "id": coop.organisation_id })).await?;
+    let points = gql(
+        app,
+        &coop.access_token,
+        "query($id: ID!) { organisation(id: $id) { deliveryPoints { id } } }",
+        json!({ "id": coop.organisation_id }),
+    )
+    .await?;
     let point = points["organisation"]["deliveryPoints"][0]["id"].as_str().context("delivery point")?.to_owned();
     gql(
         app,
@@ -122,8 +134,10 @@ async fn prepare(app: &TestApp, suppliers: usize) -> anyhow::Result<(String, Str
     Ok((tender_id, lot_id, logins, agency))
 }
 
-const SUBMIT: &str = "mutation($i: SubmitBidInput!) { submitBid(input: $i) { bidId version receivedAt commitmentHash } }";
-const REVISE: &str = "mutation($i: ReviseBidInput!) { reviseBid(input: $i) { bidId version receivedAt commitmentHash } }";
+const SUBMIT: &str =
+    "mutation($i: SubmitBidInput!) { submitBid(input: $i) { bidId version receivedAt commitmentHash } }";
+const REVISE: &str =
+    "mutation($i: ReviseBidInput!) { reviseBid(input: $i) { bidId version receivedAt commitmentHash } }";
 
 async fn burst(app: &TestApp, lot_id: &str, suppliers: &[Login], clients: usize, seconds: u64) -> Burst {
     let latencies = Arc::new(Mutex::new(Vec::new()));
@@ -211,7 +225,9 @@ fn raw_insert_rate(database_url: &str, clients: usize, seconds: u64) -> anyhow::
         let raw = format!("{path}.raw");
         let _ = std::fs::remove_file(&raw);
         let rows = 2_000 * seconds.max(1);
-        let mut script = String::from("PRAGMA journal_mode=WAL;\nPRAGMA synchronous=FULL;\nPRAGMA busy_timeout=10000;\nCREATE TABLE t (id INTEGER PRIMARY KEY, v INTEGER NOT NULL);\n");
+        let mut script = String::from(
+            "PRAGMA journal_mode=WAL;\nPRAGMA synchronous=FULL;\nPRAGMA busy_timeout=10000;\nCREATE TABLE t (id INTEGER PRIMARY KEY, v INTEGER NOT NULL);\n",
+        );
         for i in 0..rows {
             script.push_str(&format!("INSERT INTO t (v) VALUES ({i});\n"));
         }
@@ -268,20 +284,34 @@ struct PlainState {
 }
 
 /// The plain handler: the same authentication and the same database read as `tender(id)`, as JSON without GraphQL.
-async fn plain_tender(State(state): State<PlainState>, headers: axum::http::HeaderMap, axum::extract::Path(id): axum::extract::Path<uuid::Uuid>) -> Json<Value> {
-    let token = headers.get("authorization").and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer ")).unwrap_or_default();
+async fn plain_tender(
+    State(state): State<PlainState>,
+    headers: axum::http::HeaderMap,
+    axum::extract::Path(id): axum::extract::Path<uuid::Uuid>,
+) -> Json<Value> {
+    let token = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default();
     let actor: Actor = match state.services.identity.actor_for_access_token(token).await {
         Ok(actor) => actor,
         Err(error) => return Json(json!({ "error": error.code() })),
     };
     match state.services.tendering.tender(&actor, id).await {
-        Ok(Some(row)) => Json(json!({ "id": row.id, "title": row.title, "status": row.status, "deadline": row.deadline_at })),
+        Ok(Some(row)) => {
+            Json(json!({ "id": row.id, "title": row.title, "status": row.status, "deadline": row.deadline_at }))
+        }
         Ok(None) => Json(json!({ "error": "NOT_FOUND" })),
         Err(error) => Json(json!({ "error": error.code() })),
     }
 }
 
-async fn timed_reads(client: &reqwest::Client, reads: usize, send: impl Fn(&reqwest::Client) -> reqwest::RequestBuilder) -> anyhow::Result<f64> {
+async fn timed_reads(
+    client: &reqwest::Client,
+    reads: usize,
+    send: impl Fn(&reqwest::Client) -> reqwest::RequestBuilder,
+) -> anyhow::Result<f64> {
     let started = Instant::now();
     for _ in 0..reads {
         let body: Value = send(client).send().await?.json().await?;
@@ -308,7 +338,9 @@ async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let max_clients = args.clients.iter().copied().max().unwrap_or(1);
     // The closer stays out of the way; access tokens outlive the run.
-    let app = spawn_app_with(&[("LUMBUNG_CLOSE_INTERVAL_MS", "3600000"), ("LUMBUNG_ACCESS_TOKEN_TTL_SECONDS", "86400")]).await;
+    let app =
+        spawn_app_with(&[("LUMBUNG_CLOSE_INTERVAL_MS", "3600000"), ("LUMBUNG_ACCESS_TOKEN_TTL_SECONDS", "86400")])
+            .await;
     let backend = if app.database.is_postgres() { "PostgreSQL" } else { "SQLite" };
     eprintln!("preparing {backend}: one open tender and {max_clients} verified suppliers …");
     let (tender_id, lot_id, suppliers, agency) = prepare(&app, max_clients).await?;
@@ -335,7 +367,9 @@ async fn main() -> anyhow::Result<()> {
     println!("\nPeak resident memory of the process (server and clients together): {:.0} MiB\n", peak_rss_mib());
 
     // GraphQL versus a plain axum handler: the same authenticated read of one tender, one request at a time.
-    let plain = Router::new().route("/tender/{id}", get(plain_tender)).with_state(PlainState { services: app.services.clone() });
+    let plain = Router::new()
+        .route("/tender/{id}", get(plain_tender))
+        .with_state(PlainState { services: app.services.clone() });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let plain_address = listener.local_addr()?;
     tokio::spawn(async move {
@@ -344,7 +378,8 @@ async fn main() -> anyhow::Result<()> {
     let token = agency.access_token.clone();
     let graphql_url = app.url("/graphql");
     let query = json!({ "query": "query($id: ID!) { tender(id: $id) { id title status deadline } }", "variables": { "id": tender_id } });
-    let graphql_rate = timed_reads(&app.client, args.reads, |c| c.post(&graphql_url).bearer_auth(&token).json(&query)).await?;
+    let graphql_rate =
+        timed_reads(&app.client, args.reads, |c| c.post(&graphql_url).bearer_auth(&token).json(&query)).await?;
     let plain_url = format!("http://{plain_address}/tender/{tender_id}");
     let plain_rate = timed_reads(&app.client, args.reads, |c| c.get(&plain_url).bearer_auth(&token)).await?;
     println!("## One authenticated read on {backend}: GraphQL against a plain axum handler\n");
