@@ -21,6 +21,9 @@ pub struct AccessClaims {
     pub aud: String,
     pub iat: i64,
     pub exp: i64,
+    /// Not valid before (optional; Lumbung's own tokens omit it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<i64>,
 }
 
 /// Issues and checks access tokens with one HS256 secret.
@@ -56,6 +59,7 @@ impl AccessTokens {
             aud: AUDIENCE.into(),
             iat: now.timestamp(),
             exp: expires_at.timestamp(),
+            nbf: None,
         };
         let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .map_err(|error| ServiceError::internal(format!("signing an access token failed: {error}")))?;
@@ -63,12 +67,17 @@ impl AccessTokens {
     }
 
     /// The user a token was issued to. Any other algorithm (including `none`), a wrong signature, issuer or
-    /// audience, or an expiry at or before `now` is refused.
+    /// audience, an expiry at or before `now`, or a token not yet valid (`nbf`, or issued in the future) is refused.
     pub fn verify(&self, token: &str, now: DateTime<Utc>) -> Result<Uuid, ServiceError> {
         let data = jsonwebtoken::decode::<AccessClaims>(token, &self.decoding, &self.validation)
             .map_err(|_| ServiceError::Unauthenticated("the access token is invalid".into()))?;
         if data.claims.exp <= now.timestamp() {
             return Err(ServiceError::Unauthenticated("the access token has expired".into()));
+        }
+        if data.claims.nbf.is_some_and(|not_before| not_before > now.timestamp())
+            || data.claims.iat > now.timestamp() + 60
+        {
+            return Err(ServiceError::Unauthenticated("the access token is not valid yet".into()));
         }
         Ok(data.claims.sub)
     }

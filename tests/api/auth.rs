@@ -124,7 +124,28 @@ async fn every_bad_access_token_is_refused_with_unauthenticated() {
     let wrong_audience = forge(claims("someone-else", now + 600), TEST_JWT_SECRET, Algorithm::HS256);
     let expired = forge(claims("lumbung-api", now - 1), TEST_JWT_SECRET, Algorithm::HS256);
     let other_algorithm = forge(claims("lumbung-api", now + 600), TEST_JWT_SECRET, Algorithm::HS512);
+    let wrong_issuer = forge(
+        json!({ "sub": agency.user_id, "iss": "someone-else", "aud": "lumbung-api", "iat": now, "exp": now + 600 }),
+        TEST_JWT_SECRET,
+        Algorithm::HS256,
+    );
+    let not_yet_valid = forge(
+        json!({ "sub": agency.user_id, "iss": "lumbung", "aud": "lumbung-api", "iat": now, "exp": now + 600, "nbf": now + 300 }),
+        TEST_JWT_SECRET,
+        Algorithm::HS256,
+    );
+    // The payload changed after signing (another user), the signature kept.
+    let tampered = {
+        use base64::Engine;
+        let parts: Vec<&str> = good.split('.').collect();
+        let payload = json!({ "sub": "01900000-0000-7000-8000-000000000001", "iss": "lumbung", "aud": "lumbung-api", "iat": now, "exp": now + 600 });
+        let payload = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(payload.to_string());
+        format!("{}.{payload}.{}", parts[0], parts[2])
+    };
     for (kind, token) in [
+        ("wrong issuer", wrong_issuer),
+        ("not yet valid", not_yet_valid),
+        ("tampered payload", tampered),
         ("alg none", alg_none),
         ("wrong signature", wrong_signature),
         ("wrong audience", wrong_audience),

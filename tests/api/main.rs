@@ -6,6 +6,7 @@ mod authorisation;
 mod catalogue;
 mod conventions;
 mod costs;
+mod hostile_input;
 mod ordering;
 mod organisations;
 mod tendering;

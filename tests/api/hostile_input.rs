@@ -1,0 +1,142 @@
+//! Hostile and malformed input values, generated: huge numbers, negative and zero quantities, precision beyond the
+//! unit, unicode, empty strings, far-past and far-future dates. Every answer is a result or a coded refusal, never a
+//! panic or an internal error, and refused requests write nothing.
+
+use proptest::{
+    prelude::*,
+    strategy::{Strategy, ValueTree},
+    test_runner::TestRunner,
+};
+use serde_json::{Value, json};
+
+use crate::tendering::{BIDDING_START, at, pool_demand, season};
+
+const REFUSALS: [&str; 5] = ["BAD_USER_INPUT", "CONFLICT", "NOT_FOUND", "DEADLINE_PASSED", "FORBIDDEN"];
+
+fn number_text() -> impl Strategy<Value = String> {
+    prop_oneof![
+        Just(String::new()),
+        Just(" ".to_owned()),
+        Just("-0".to_owned()),
+        Just("1e30".to_owned()),
+        Just("NaN".to_owned()),
+        Just("1,000".to_owned()),
+        Just("١٢٣".to_owned()),
+        Just("99999999999999999999999999999999".to_owned()),
+        Just("0.0000000000000000000000000001".to_owned()),
+        "-?[0-9]{1,32}(\\.[0-9]{1,30})?",
+        "[0-9]{1,6}\\.[0-9]{3,8}",
+        any::<String>().prop_map(|s| s.chars().take(40).collect()),
+    ]
+}
+
+fn date_text() -> impl Strategy<Value = String> {
+    prop_oneof![
+        Just("0001-01-01".to_owned()),
+        Just("9999-12-31".to_owned()),
+        Just("2026-02-30".to_owned()),
+        Just("".to_owned()),
+        "[0-9]{4}-[0-9]{2}-[0-9]{2}",
+        any::<String>().prop_map(|s| s.chars().take(20).collect()),
+    ]
+}
+
+fn sample<S: Strategy>(strategy: &S, runner: &mut TestRunner) -> S::Value {
+    strategy.new_tree(runner).map(|tree| tree.current()).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn assert_refusal_or_result(body: &Value, context: &str) {
+    if let Some(errors) = body["errors"].as_array() {
+        for error in errors {
+            let code = error["extensions"]["code"].as_str().unwrap_or("(none)");
+            assert!(REFUSALS.contains(&code), "{context}: unexpected code {code}: {body}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn generated_bad_values_get_a_coded_refusal_and_write_nothing() {
+    let season = season().await;
+    pool_demand(&season).await;
+    let (tender_id, lot) = season.tender(2).await;
+    season.app.clock.set(at(BIDDING_START));
+    let first = season.bid(&season.supplier_a, &lot, "1620", "10000", 5, None).await;
+    let bid_id = first.data()["submitBid"]["bidId"].as_str().unwrap().to_owned();
+
+    let mut runner = TestRunner::deterministic();
+    let mut accepted_revisions = 0;
+    for case in 0..120 {
+        let price = sample(&number_text(), &mut runner);
+        let quantity = sample(&number_text(), &mut runner);
+        let lead =
+            sample(&prop_oneof![Just(i64::from(i32::MAX)), Just(-1_i64), 0_i64..400, Just(i64::MAX)], &mut runner);
+        let validity = sample(&prop_oneof![Just(0_i64), 1_i64..400, Just(i64::MIN)], &mut runner);
+        let response = season
+            .app
+            .gql(
+                Some(&season.supplier_a.access_token),
+                "mutation($i: ReviseBidInput!) { reviseBid(input: $i) { version } }",
+                json!({ "i": { "bidId": bid_id, "offer": { "unitPrice": price, "quantity": quantity, "leadTimeDays": lead, "validityDays": validity } } }),
+            )
+            .await;
+        assert_eq!(response.status, 200, "case {case}: {}", response.body);
+        assert_refusal_or_result(
+            &response.body,
+            &format!("case {case} reviseBid({price:?}, {quantity:?}, {lead}, {validity})"),
+        );
+        if response.body["errors"].is_null() {
+            accepted_revisions += 1;
+        }
+    }
+    // Only accepted revisions were stored: the history is the first version plus each of them, nothing else.
+    let history = season
+        .gql(&season.supplier_a, "query($b: ID!) { bidHistory(bidId: $b) { version } }", json!({ "b": bid_id }))
+        .await;
+    assert_eq!(history.data()["bidHistory"].as_array().unwrap().len(), 1 + accepted_revisions);
+
+    let before = season
+        .gql(
+            &season.agency,
+            "query($id: ID!) { demandPool(id: $id) { pooledQuantity } }",
+            json!({ "id": season.pool_id }),
+        )
+        .await;
+    let point = season.delivery_point(&season.madyopuro).await;
+    for case in 0..60 {
+        let quantity = sample(&number_text(), &mut runner);
+        let wanted = sample(&date_text(), &mut runner);
+        let response = season
+            .app
+            .gql(
+                Some(&season.madyopuro.access_token),
+                "mutation($i: DemandLineInput!) { addDemandLine(input: $i) { id } }",
+                json!({ "i": { "poolId": season.pool_id, "deliveryPointId": point, "quantity": quantity, "wantedDate": wanted } }),
+            )
+            .await;
+        assert_refusal_or_result(&response.body, &format!("case {case} addDemandLine({quantity:?}, {wanted:?})"));
+        assert!(!response.body["errors"].is_null(), "the pool is tendered: nothing may be added");
+    }
+    let after = season
+        .gql(
+            &season.agency,
+            "query($id: ID!) { demandPool(id: $id) { pooledQuantity } }",
+            json!({ "id": season.pool_id }),
+        )
+        .await;
+    assert_eq!(before.data(), after.data());
+
+    for case in 0..60 {
+        let price = sample(&number_text(), &mut runner);
+        let from = sample(&date_text(), &mut runner);
+        let response = season
+            .app
+            .gql(
+                Some(&season.agency.access_token),
+                "mutation($i: PriceReferenceInput!) { setPriceReference(input: $i) { price } }",
+                json!({ "i": { "commodityCode": "UREA-SUB", "kind": "REFERENCE", "price": price, "areaScope": "CITY", "areaName": "Kota Malang", "effectiveFrom": from } }),
+            )
+            .await;
+        assert_refusal_or_result(&response.body, &format!("case {case} setPriceReference({price:?}, {from:?})"));
+    }
+    let _ = tender_id;
+}
