@@ -44,14 +44,16 @@ fn ordered(lines: &[DemandLine]) -> Vec<DemandLine> {
     for line in lines {
         *totals.entry(line.cooperative_id).or_default() += line.quantity;
     }
-    let mut ordered = lines.to_vec();
-    ordered.sort_by(|a, b| {
-        totals[&b.cooperative_id]
-            .cmp(&totals[&a.cooperative_id])
-            .then(a.cooperative_id.cmp(&b.cooperative_id))
-            .then(a.line_id.cmp(&b.line_id))
-    });
-    ordered
+    // Keys computed once per line: the comparison then costs no hash look-ups.
+    let mut keyed: Vec<(std::cmp::Reverse<Decimal>, Uuid, Uuid, &DemandLine)> = lines
+        .iter()
+        .map(|line| {
+            let total = totals.get(&line.cooperative_id).copied().unwrap_or_default();
+            (std::cmp::Reverse(total), line.cooperative_id, line.line_id, line)
+        })
+        .collect();
+    keyed.sort_unstable_by(|a, b| (a.0, a.1, a.2).cmp(&(b.0, b.1, b.2)));
+    keyed.into_iter().map(|(_, _, _, line)| line.clone()).collect()
 }
 
 /// Each line's share of `available` when it is less than the total demand: proportional, floored to whole units,

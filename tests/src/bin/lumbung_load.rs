@@ -264,8 +264,10 @@ fn raw_insert_rate(database_url: &str, clients: usize, seconds: u64) -> anyhow::
     }
     let script = std::env::temp_dir().join("lumbung-raw-insert.sql");
     std::fs::write(&script, "INSERT INTO raw_insert (v) VALUES (1);\n")?;
+    // The server allows 100 connections (and the API's own pool holds 20 of them): pgbench gets at most 64.
+    let connections = clients.min(64);
     let output = Command::new("pgbench")
-        .args(["-n", "-c", &clients.to_string(), "-j", "2", "-T", &seconds.to_string(), "-f"])
+        .args(["-n", "-c", &connections.to_string(), "-j", "2", "-T", &seconds.to_string(), "-f"])
         .arg(&script)
         .arg(format!("{base}/{database}"))
         .output()
