@@ -69,10 +69,31 @@ impl From<DbErr> for ServiceError {
         if let Some(SqlErr::UniqueConstraintViolation(_)) = error.sql_err() {
             return Self::Conflict("that already exists".into());
         }
-        match error {
-            DbErr::Conn(_) | DbErr::ConnectionAcquire(_) => Self::Unavailable(error.into()),
-            other => Self::Internal(other.into()),
+        if is_outage(&error) {
+            return Self::Unavailable(error.into());
         }
+        Self::Internal(error.into())
+    }
+}
+
+/// Whether a database error means the database cannot be reached (down, restarting, connections cut), as opposed to
+/// a fault in the statement: the first is `SERVICE_UNAVAILABLE` and worth a retry, the second an internal error.
+fn is_outage(error: &DbErr) -> bool {
+    use sea_orm::{RuntimeErr, sqlx::Error as SqlxError};
+    match error {
+        DbErr::Conn(_) | DbErr::ConnectionAcquire(_) => true,
+        DbErr::Query(RuntimeErr::SqlxError(inner)) | DbErr::Exec(RuntimeErr::SqlxError(inner)) => {
+            match inner.as_ref() {
+                SqlxError::Io(_) | SqlxError::PoolTimedOut | SqlxError::PoolClosed | SqlxError::WorkerCrashed => true,
+                SqlxError::Tls(_) | SqlxError::Protocol(_) => true,
+                // PostgreSQL: class 08 (connection exception) and 57P (operator intervention: shutdown, crash).
+                SqlxError::Database(database) => {
+                    database.code().is_some_and(|code| code.starts_with("08") || code.starts_with("57P"))
+                }
+                _ => false,
+            }
+        }
+        _ => false,
     }
 }
 
