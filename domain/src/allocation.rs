@@ -52,7 +52,7 @@ fn ordered(lines: &[DemandLine]) -> Vec<DemandLine> {
             (std::cmp::Reverse(total), line.cooperative_id, line.line_id, line)
         })
         .collect();
-    keyed.sort_unstable_by(|a, b| (a.0, a.1, a.2).cmp(&(b.0, b.1, b.2)));
+    keyed.sort_unstable_by_key(|a| (a.0, a.1, a.2));
     keyed.into_iter().map(|(_, _, _, line)| line.clone()).collect()
 }
 
