@@ -8,6 +8,7 @@
 
 pub use sea_orm_migration::prelude::*;
 
+mod helpers;
 mod m20261128_000001_foundation;
 mod m20261128_000002_tendering;
 mod m20261128_000003_ordering;

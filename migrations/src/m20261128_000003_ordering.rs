@@ -2,34 +2,14 @@
 
 use sea_orm_migration::{prelude::*, schema::*};
 
+use crate::helpers::{foreign_key, index};
+
 pub struct Migration;
 
 impl MigrationName for Migration {
     fn name(&self) -> &str {
         "m20261128_000003_ordering"
     }
-}
-
-fn foreign_key(
-    from_table: &'static str,
-    from_column: &'static str,
-    to_table: &'static str,
-) -> ForeignKeyCreateStatement {
-    ForeignKey::create()
-        .name(format!("fk_{from_table}_{from_column}"))
-        .from(from_table, from_column)
-        .to(to_table, "id")
-        .on_delete(ForeignKeyAction::Restrict)
-        .to_owned()
-}
-
-fn index(table: &'static str, columns: &[&'static str]) -> IndexCreateStatement {
-    let mut statement = Index::create();
-    statement.name(format!("ix_{table}_{}", columns.join("_"))).table(table);
-    for column in columns {
-        statement.col(*column);
-    }
-    statement.to_owned()
 }
 
 #[async_trait::async_trait]
