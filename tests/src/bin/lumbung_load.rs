@@ -37,6 +37,12 @@ struct Args {
     /// Requests for the GraphQL-versus-plain-handler read comparison.
     #[arg(long, default_value_t = 2000)]
     reads: usize,
+    /// Instead of the burst: close (evaluate and allocate) one lot of this many cooperatives' demand lines through
+    /// the database, with `--bids` bids.
+    #[arg(long)]
+    national: Option<usize>,
+    #[arg(long, default_value_t = 1000)]
+    bids: usize,
 }
 
 struct Burst {
@@ -335,9 +341,208 @@ impl Now for TestApp {
     }
 }
 
+/// Stores a national-scale lot directly (bulk inserts), then times closing it through the service: evaluation of
+/// every bid and allocation to every demand line, persisted in one transaction.
+async fn national(app: &TestApp, cooperatives: usize, bids: usize) -> anyhow::Result<()> {
+    use infra::entities::{bid, commodity, delivery_point, demand_line, demand_pool, lot, organisation, tender};
+    use sea_orm::{EntityTrait, Set};
+    use uuid::Uuid;
+
+    let db = &app.services.db;
+    let now = app.clock_now();
+    let commodity_id = Uuid::now_v7();
+    commodity::Entity::insert(commodity::ActiveModel {
+        id: Set(commodity_id),
+        code: Set("UREA-NAS".into()),
+        name_id: Set("Urea".into()),
+        name_en: Set("Urea".into()),
+        unit: Set("KG".into()),
+        category: Set("FERTILISER".into()),
+        created_at: Set(now),
+        updated_at: Set(now),
+    })
+    .exec(db)
+    .await?;
+    let organisation_row = |id: Uuid, kind: &str, name: String| organisation::ActiveModel {
+        id: Set(id),
+        kind: Set(kind.into()),
+        name: Set(name),
+        status: Set("VERIFIED".into()),
+        status_reason: Set(None),
+        registration_number: Set(None),
+        kelurahan: Set(Some("Kelurahan".into())),
+        kecamatan: Set(Some("Kecamatan".into())),
+        city: Set(Some("Kota".into())),
+        province: Set(None),
+        is_state_owned: Set(false),
+        created_at: Set(now),
+        updated_at: Set(now),
+        reviewed_at: Set(None),
+        reviewed_by: Set(None),
+    };
+    let pool_id = Uuid::now_v7();
+    demand_pool::Entity::insert(demand_pool::ActiveModel {
+        id: Set(pool_id),
+        commodity_id: Set(commodity_id),
+        province: Set(None),
+        city: Set("Kota".into()),
+        kecamatans: Set("[]".into()),
+        season: Set(None),
+        delivery_first_day: Set((now + ChronoDuration::days(10)).date_naive()),
+        delivery_last_day: Set((now + ChronoDuration::days(40)).date_naive()),
+        cutoff_at: Set(now - ChronoDuration::days(3)),
+        status: Set("TENDERED".into()),
+        cancel_reason: Set(None),
+        created_by: Set(Uuid::nil()),
+        created_at: Set(now),
+        updated_at: Set(now),
+    })
+    .exec(db)
+    .await?;
+    let started = Instant::now();
+    let mut total = 0_i64;
+    let ids: Vec<Uuid> = (0..cooperatives).map(|_| Uuid::now_v7()).collect();
+    for chunk in ids.chunks(1_000) {
+        organisation::Entity::insert_many(
+            chunk.iter().map(|id| organisation_row(*id, "COOPERATIVE", format!("KMP {id}"))),
+        )
+        .exec_without_returning(db)
+        .await?;
+        let points: Vec<_> = chunk
+            .iter()
+            .map(|id| delivery_point::ActiveModel {
+                id: Set(*id),
+                organisation_id: Set(*id),
+                name: Set("Gerai".into()),
+                address: Set("Jalan".into()),
+                kelurahan: Set("Kelurahan".into()),
+                kecamatan: Set("Kecamatan".into()),
+                city: Set("Kota".into()),
+                created_at: Set(now),
+            })
+            .collect();
+        delivery_point::Entity::insert_many(points).exec_without_returning(db).await?;
+        let lines: Vec<_> = chunk
+            .iter()
+            .enumerate()
+            .map(|(i, id)| {
+                let quantity = 500 + (i as i64 * 7919) % 20_000;
+                total += quantity;
+                demand_line::ActiveModel {
+                    id: Set(Uuid::now_v7()),
+                    pool_id: Set(pool_id),
+                    cooperative_id: Set(*id),
+                    delivery_point_id: Set(*id),
+                    quantity_e4: Set(quantity * 10_000),
+                    wanted_date: Set((now + ChronoDuration::days(12)).date_naive()),
+                    created_by: Set(Uuid::nil()),
+                    created_at: Set(now),
+                    updated_at: Set(now),
+                }
+            })
+            .collect();
+        demand_line::Entity::insert_many(lines).exec_without_returning(db).await?;
+    }
+    let tender_id = Uuid::now_v7();
+    tender::Entity::insert(tender::ActiveModel {
+        id: Set(tender_id),
+        pool_id: Set(pool_id),
+        commodity_id: Set(commodity_id),
+        title: Set("National lot".into()),
+        status: Set("OPEN".into()),
+        criterion: Set("LOWEST_PRICE".into()),
+        price_weight: Set(100),
+        lead_time_weight: Set(0),
+        partial_bids_allowed: Set(true),
+        min_partial_quantity_e4: Set(None),
+        min_responsive_bids: Set(2),
+        acceptance_days: Set(2),
+        bidding_start_at: Set(now - ChronoDuration::days(2)),
+        deadline_at: Set(now - ChronoDuration::seconds(1)),
+        cancel_reason: Set(None),
+        created_by: Set(Uuid::nil()),
+        created_at: Set(now),
+        updated_at: Set(now),
+        published_at: Set(Some(now - ChronoDuration::days(2))),
+        closed_at: Set(None),
+        awarded_at: Set(None),
+    })
+    .exec(db)
+    .await?;
+    let lot_id = Uuid::now_v7();
+    lot::Entity::insert(lot::ActiveModel {
+        id: Set(lot_id),
+        tender_id: Set(tender_id),
+        number: Set(1),
+        kecamatan: Set(None),
+        quantity_e4: Set(total * 10_000),
+        max_unit_price_e4: Set(1_750 * 10_000),
+        outcome: Set("PENDING".into()),
+        awarded_quantity_e4: Set(None),
+        total_cost_e4: Set(None),
+    })
+    .exec(db)
+    .await?;
+    let suppliers: Vec<Uuid> = (0..bids).map(|_| Uuid::now_v7()).collect();
+    for (chunk_index, chunk) in suppliers.chunks(500).enumerate() {
+        organisation::Entity::insert_many(
+            chunk.iter().map(|id| organisation_row(*id, "SUPPLIER", format!("Pemasok {id}"))),
+        )
+        .exec_without_returning(db)
+        .await?;
+        let rows: Vec<_> = chunk
+            .iter()
+            .enumerate()
+            .map(|(i, id)| {
+                let n = (chunk_index * 500 + i) as i64;
+                bid::ActiveModel {
+                    id: Set(Uuid::now_v7()),
+                    tender_id: Set(tender_id),
+                    lot_id: Set(lot_id),
+                    supplier_id: Set(*id),
+                    status: Set("ACTIVE".into()),
+                    version: Set(1),
+                    unit_price_e4: Set((1_500 + (n * 37) % 300) * 10_000),
+                    quantity_e4: Set((50_000 + (n * 104_729) % 2_000_000) * 10_000),
+                    lead_time_days: Set((n % 14) as i32),
+                    validity_days: Set(30),
+                    received_at: Set(now - ChronoDuration::seconds(n)),
+                    commitment_hash: Set("0".repeat(64)),
+                    nonce: Set("n".into()),
+                    rank: Set(None),
+                    awarded_quantity_e4: Set(None),
+                    rejection: Set(None),
+                    created_at: Set(now),
+                }
+            })
+            .collect();
+        bid::Entity::insert_many(rows).exec_without_returning(db).await?;
+    }
+    let stored = started.elapsed();
+    let closing = Instant::now();
+    let closed = app.services.tendering.close(tender_id).await?;
+    let elapsed = closing.elapsed();
+    anyhow::ensure!(closed, "the tender was not closed");
+    let backend = if app.database.is_postgres() { "PostgreSQL" } else { "SQLite" };
+    println!(
+        "| {backend} | {cooperatives} | {bids} | {:.2} s | {:.2} s |",
+        stored.as_secs_f64(),
+        elapsed.as_secs_f64()
+    );
+    Ok(())
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    if let Some(cooperatives) = args.national {
+        let app = spawn_app_with(&[("LUMBUNG_CLOSE_INTERVAL_MS", "3600000")]).await;
+        println!("| backend | demand lines | bids | storing them (bulk) | closing: evaluate, allocate, persist |");
+        println!("| --- | ---: | ---: | ---: | ---: |");
+        national(&app, cooperatives, args.bids).await?;
+        app.stop().await;
+        return Ok(());
+    }
     let max_clients = args.clients.iter().copied().max().unwrap_or(1);
     // The closer stays out of the way; access tokens outlive the run.
     let app =
