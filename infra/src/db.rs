@@ -2,11 +2,13 @@
 
 use std::{
     sync::{
-        Arc,
+        Arc, OnceLock,
         atomic::{AtomicU64, Ordering},
     },
     time::Duration,
 };
+
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use migrations::{Migrator, MigratorTrait};
 use sea_orm::{
@@ -70,15 +72,73 @@ pub async fn connect_and_migrate(url: &str) -> Result<DatabaseConnection, DbErr>
     Ok(db)
 }
 
-/// Starts a transaction that may read before it writes. On SQLite it takes the write lock at `BEGIN`
-/// (`BEGIN IMMEDIATE`): a deferred transaction that read first cannot upgrade to a writer while another
-/// connection writes, and fails with "database is locked" whatever the busy timeout.
-pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
-    db.begin_with_options(TransactionOptions {
-        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
-        ..TransactionOptions::default()
-    })
-    .await
+/// Writers on SQLite, queued in this process. SQLite has one writer at a time; without a queue, waiting writers poll
+/// with SQLite's busy handler, which sleeps in growing steps and lets a burst of writers starve each other for
+/// seconds. An async semaphore hands the write lock over in arrival order instead. (A SQLite database belongs to one
+/// process; PostgreSQL needs no such queue and gets none.)
+fn sqlite_writers() -> Arc<Semaphore> {
+    static WRITERS: OnceLock<Arc<Semaphore>> = OnceLock::new();
+    WRITERS.get_or_init(|| Arc::new(Semaphore::new(1))).clone()
+}
+
+/// A transaction that may read before it writes: see [`begin_write`]. Use it as a connection; `commit` ends it, and
+/// dropping it rolls it back.
+pub struct WriteTransaction {
+    transaction: DatabaseTransaction,
+    // Held until the transaction ends, so the next queued writer starts only then.
+    _turn: Option<OwnedSemaphorePermit>,
+}
+
+impl WriteTransaction {
+    pub async fn commit(self) -> Result<(), DbErr> {
+        self.transaction.commit().await
+    }
+}
+
+#[async_trait::async_trait]
+impl ConnectionTrait for WriteTransaction {
+    fn get_database_backend(&self) -> DatabaseBackend {
+        self.transaction.get_database_backend()
+    }
+
+    async fn execute_raw(&self, statement: sea_orm::Statement) -> Result<sea_orm::ExecResult, DbErr> {
+        self.transaction.execute_raw(statement).await
+    }
+
+    async fn execute_unprepared(&self, sql: &str) -> Result<sea_orm::ExecResult, DbErr> {
+        self.transaction.execute_unprepared(sql).await
+    }
+
+    async fn query_one_raw(&self, statement: sea_orm::Statement) -> Result<Option<sea_orm::QueryResult>, DbErr> {
+        self.transaction.query_one_raw(statement).await
+    }
+
+    async fn query_all_raw(&self, statement: sea_orm::Statement) -> Result<Vec<sea_orm::QueryResult>, DbErr> {
+        self.transaction.query_all_raw(statement).await
+    }
+
+    fn support_returning(&self) -> bool {
+        self.transaction.support_returning()
+    }
+}
+
+/// Starts a transaction that may read before it writes. On SQLite it waits for its turn among this process's writers
+/// and then takes the write lock at `BEGIN` (`BEGIN IMMEDIATE`): a deferred transaction that read first cannot upgrade
+/// to a writer while another connection writes, and fails with "database is locked" whatever the busy timeout.
+pub async fn begin_write(db: &DatabaseConnection) -> Result<WriteTransaction, DbErr> {
+    let turn = match db.get_database_backend() {
+        DatabaseBackend::Sqlite => Some(
+            sqlite_writers().acquire_owned().await.map_err(|_| DbErr::Custom("the writer queue is closed".into()))?,
+        ),
+        _ => None,
+    };
+    let transaction = db
+        .begin_with_options(TransactionOptions {
+            sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+            ..TransactionOptions::default()
+        })
+        .await?;
+    Ok(WriteTransaction { transaction, _turn: turn })
 }
 
 /// Whether the database answers, for the readiness probe.
