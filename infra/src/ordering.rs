@@ -13,7 +13,7 @@ use domain::{
 use rust_decimal::Decimal;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, IntoActiveModel, QueryFilter,
-    QueryOrder, QuerySelect, Set,
+    QueryOrder, QuerySelect, QueryTrait, Set,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -140,10 +140,10 @@ pub async fn issue_orders(
         .order_by_asc(award_allocation::Column::Id)
         .all(connection)
         .await?;
-    let demand_lines = demand_line::Entity::find()
-        .filter(demand_line::Column::Id.is_in(allocations.iter().map(|a| a.demand_line_id)))
-        .all(connection)
-        .await?;
+    let demand_lines =
+        demand_line::Entity::find().filter(demand_line::Column::PoolId.eq(tender_row.pool_id)).all(connection).await?;
+    let delivery_point_of: std::collections::HashMap<Uuid, Uuid> =
+        demand_lines.iter().map(|line| (line.id, line.delivery_point_id)).collect();
     let bids = bid::Entity::find().filter(bid::Column::TenderId.eq(tender_row.id)).all(connection).await?;
     // BTreeMap: orders are numbered in a deterministic order.
     let mut grouped: BTreeMap<(Uuid, Uuid), Vec<&award_allocation::Model>> = BTreeMap::new();
@@ -156,13 +156,10 @@ pub async fn issue_orders(
             bids.iter().find(|b| b.id == bid_id).ok_or_else(|| ServiceError::internal("allocation without bid"))?;
         let lines: Vec<NewLine> = shares
             .iter()
-            .map(|share| {
-                let demand = demand_lines.iter().find(|l| l.id == share.demand_line_id);
-                NewLine {
-                    demand_line_id: share.demand_line_id,
-                    delivery_point_id: demand.map(|l| l.delivery_point_id).unwrap_or_default(),
-                    quantity: from_stored(share.quantity_e4),
-                }
+            .map(|share| NewLine {
+                demand_line_id: share.demand_line_id,
+                delivery_point_id: delivery_point_of.get(&share.demand_line_id).copied().unwrap_or_default(),
+                quantity: from_stored(share.quantity_e4),
             })
             .collect();
         let order =
@@ -792,6 +789,19 @@ impl OrderingService {
         Ok(Page::from_overfetched(rows, page.limit))
     }
 
+    /// The lines of every order a query selects, in one statement whatever the number of orders.
+    async fn lines_of_orders(
+        connection: &impl ConnectionTrait,
+        orders: sea_orm::Select<purchase_order::Entity>,
+    ) -> ServiceResult<Vec<purchase_order_line::Model>> {
+        let ids = orders.select_only().column(purchase_order::Column::Id).into_query();
+        Ok(purchase_order_line::Entity::find()
+            .filter(purchase_order_line::Column::OrderId.in_subquery(ids))
+            .order_by_asc(purchase_order_line::Column::Id)
+            .all(connection)
+            .await?)
+    }
+
     pub async fn lines(&self, order_ids: &[Uuid]) -> ServiceResult<Vec<purchase_order_line::Model>> {
         Ok(purchase_order_line::Entity::find()
             .filter(purchase_order_line::Column::OrderId.is_in(order_ids.iter().copied()))
@@ -854,8 +864,8 @@ impl OrderingService {
                 query = query.filter(purchase_order::Column::SupplierId.eq(actor.organisation_id))
             }
         }
-        let orders = query.all(&self.db).await?;
-        let lines = self.lines(&orders.iter().map(|o| o.id).collect::<Vec<_>>()).await?;
+        let orders = query.clone().all(&self.db).await?;
+        let lines = Self::lines_of_orders(&self.db, query).await?;
         let mut sums: BTreeMap<(Uuid, Uuid), (Decimal, Decimal)> = BTreeMap::new();
         for order in &orders {
             let entry = sums.entry((order.cooperative_id, order.supplier_id)).or_default();
@@ -901,15 +911,28 @@ impl OrderingService {
         if let Some(supplier) = supplier_filter {
             query = query.filter(purchase_order::Column::SupplierId.eq(supplier));
         }
-        let orders = query.all(&self.db).await?;
-        let mut lines = self.lines(&orders.iter().map(|o| o.id).collect::<Vec<_>>()).await?;
+        let order_scope = query.clone().select_only().column(purchase_order::Column::Id).into_query();
+        let orders = query.clone().all(&self.db).await?;
+        let mut lines = Self::lines_of_orders(&self.db, query).await?;
         if let Some(commodity) = commodity_id {
             lines.retain(|l| l.commodity_id == commodity);
         }
-        let confirmation_lines = confirmation_line::Entity::find()
-            .filter(confirmation_line::Column::OrderLineId.is_in(lines.iter().map(|l| l.id)))
+        let line_ids: std::collections::HashSet<Uuid> = lines.iter().map(|l| l.id).collect();
+        let confirmation_lines: Vec<confirmation_line::Model> = confirmation_line::Entity::find()
+            .filter(
+                confirmation_line::Column::OrderLineId.in_subquery(
+                    sea_orm::sea_query::Query::select()
+                        .column(purchase_order_line::Column::Id)
+                        .from(purchase_order_line::Entity)
+                        .and_where(purchase_order_line::Column::OrderId.in_subquery(order_scope))
+                        .to_owned(),
+                ),
+            )
             .all(&self.db)
-            .await?;
+            .await?
+            .into_iter()
+            .filter(|c| line_ids.contains(&c.order_line_id))
+            .collect();
         let mut by_supplier: BTreeMap<Uuid, Vec<&purchase_order::Model>> = BTreeMap::new();
         for order in &orders {
             if lines.iter().any(|l| l.order_id == order.id) {

@@ -111,6 +111,24 @@ pub fn criterion_of(row: &tender::Model) -> AwardCriterion {
     }
 }
 
+/// The delivery points that a pool's demand lines deliver to, in one query whatever the number of lines (a list of
+/// ids would exceed the databases' bind-parameter limits at national scale).
+async fn delivery_points_of_pool(
+    connection: &impl ConnectionTrait,
+    pool_id: Uuid,
+) -> ServiceResult<Vec<delivery_point::Model>> {
+    let in_pool = sea_orm::sea_query::Query::select()
+        .column(demand_line::Column::DeliveryPointId)
+        .from(demand_line::Entity)
+        .and_where(demand_line::Column::PoolId.eq(pool_id))
+        .to_owned();
+    Ok(delivery_point::Entity::find()
+        .filter(delivery_point::Column::Id.in_subquery(in_pool))
+        .order_by_asc(delivery_point::Column::Name)
+        .all(connection)
+        .await?)
+}
+
 #[derive(Clone)]
 pub struct TenderingService {
     db: DatabaseConnection,
@@ -160,10 +178,7 @@ impl TenderingService {
         // Lots: the pooled total, or per kecamatan of the delivery points.
         let mut lot_quantities: Vec<(Option<String>, Decimal)> = Vec::new();
         if input.lot_per_kecamatan {
-            let points = delivery_point::Entity::find()
-                .filter(delivery_point::Column::Id.is_in(lines.iter().map(|l| l.delivery_point_id)))
-                .all(&txn)
-                .await?;
+            let points = delivery_points_of_pool(&txn, pool.id).await?;
             let kecamatan_of: HashMap<Uuid, String> = points.into_iter().map(|p| (p.id, p.kecamatan)).collect();
             let mut per_kecamatan: std::collections::BTreeMap<String, Decimal> = Default::default();
             for line in &lines {
@@ -681,10 +696,12 @@ impl TenderingService {
             .await?;
         let bids = bid::Entity::find().filter(bid::Column::TenderId.eq(tender_id)).all(&txn).await?;
         let lines = demand_line::Entity::find().filter(demand_line::Column::PoolId.eq(row.pool_id)).all(&txn).await?;
-        let points = delivery_point::Entity::find()
-            .filter(delivery_point::Column::Id.is_in(lines.iter().map(|l| l.delivery_point_id)))
-            .all(&txn)
-            .await?;
+        // Kecamatan only matter when the tender has a lot per kecamatan.
+        let points = if lots.iter().any(|l| l.kecamatan.is_some()) {
+            delivery_points_of_pool(&txn, row.pool_id).await?
+        } else {
+            vec![]
+        };
         let kecamatan_of: HashMap<Uuid, String> = points.into_iter().map(|p| (p.id, p.kecamatan)).collect();
         let mut any_awarded = false;
         let mut summary_lots = Vec::new();
@@ -1024,11 +1041,7 @@ impl TenderingService {
         }
         let lines =
             demand_line::Entity::find().filter(demand_line::Column::PoolId.eq(row.pool_id)).all(&self.db).await?;
-        let points = delivery_point::Entity::find()
-            .filter(delivery_point::Column::Id.is_in(lines.iter().map(|l| l.delivery_point_id)))
-            .order_by_asc(delivery_point::Column::Name)
-            .all(&self.db)
-            .await?;
+        let points = delivery_points_of_pool(&self.db, row.pool_id).await?;
         Ok(points
             .into_iter()
             .filter(|point| lot_row.kecamatan.as_ref().is_none_or(|k| *k == point.kecamatan))
