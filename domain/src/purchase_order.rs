@@ -217,6 +217,42 @@ impl Receipt {
     }
 }
 
+/// Whether an order may be re-awarded at `now`: the supplier declined it, or did not accept it by `accept_by`.
+/// Returns whether it is the overdue case (the old order is then cancelled).
+pub fn check_re_award(status: OrderStatus, accept_by: DateTime<Utc>, now: DateTime<Utc>) -> Result<bool, RuleError> {
+    match status {
+        OrderStatus::Declined => Ok(false),
+        OrderStatus::Issued if now >= accept_by => Ok(true),
+        _ => Err(RuleError::InvalidTransition(
+            "only a declined order, or one not accepted in time, can be re-awarded".into(),
+        )),
+    }
+}
+
+/// A responsive bid of the lot that could take over a re-awarded order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StandbyBid<Id> {
+    pub id: Id,
+    pub rank: u32,
+    pub offered: Decimal,
+    pub already_awarded: Decimal,
+    pub valid_until: DateTime<Utc>,
+}
+
+/// The next-ranked bid whose offer is still valid at `now` and has room for the whole `quantity`.
+pub fn next_bid_for_re_award<Id: Clone>(
+    standby: &[StandbyBid<Id>],
+    quantity: Decimal,
+    now: DateTime<Utc>,
+) -> Option<Id> {
+    let mut ranked: Vec<&StandbyBid<Id>> = standby.iter().collect();
+    ranked.sort_by_key(|bid| bid.rank);
+    ranked
+        .into_iter()
+        .find(|bid| bid.valid_until >= now && bid.offered - bid.already_awarded >= quantity)
+        .map(|bid| bid.id.clone())
+}
+
 /// Days a delivery received at `received_at` was late for `due` (0 when on time), counted in Jakarta days.
 pub fn days_late(due: NaiveDate, received_at: DateTime<Utc>) -> i64 {
     (date_in_wib(received_at) - due).num_days().max(0)
@@ -307,6 +343,29 @@ mod tests {
         assert_eq!(days_late(due, "2026-12-03T16:59:00Z".parse().unwrap()), 0);
         assert_eq!(days_late(due, "2026-12-03T17:00:00Z".parse().unwrap()), 1);
         assert_eq!(days_late(due, "2026-12-01T00:00:00Z".parse().unwrap()), 0);
+    }
+
+    #[test]
+    fn re_award_goes_to_the_next_valid_bid_with_room() {
+        let now: DateTime<Utc> = "2026-11-29T00:00:00Z".parse().unwrap();
+        let bid = |id: u8, rank: u32, offered: Decimal, awarded: Decimal, valid_hours: i64| StandbyBid {
+            id,
+            rank,
+            offered,
+            already_awarded: awarded,
+            valid_until: now + chrono::Duration::hours(valid_hours),
+        };
+        let standby = [
+            bid(3, 3, dec!(24000), dec!(0), 24),
+            bid(2, 2, dec!(10000), dec!(10000), 24), // no room left
+            bid(4, 4, dec!(24000), dec!(0), -1),     // offer expired
+        ];
+        assert_eq!(next_bid_for_re_award(&standby, dec!(8000), now), Some(3));
+        assert_eq!(next_bid_for_re_award(&standby, dec!(30000), now), None);
+        assert_eq!(check_re_award(OrderStatus::Declined, now, now), Ok(false));
+        assert_eq!(check_re_award(OrderStatus::Issued, now, now), Ok(true));
+        assert!(check_re_award(OrderStatus::Issued, now + chrono::Duration::seconds(1), now).is_err());
+        assert!(check_re_award(OrderStatus::Accepted, now, now).is_err());
     }
 
     proptest! {

@@ -114,6 +114,38 @@ impl TenderTerms {
     }
 }
 
+/// A lot's maximum unit price: an explicit one (never above the HET where one applies), else the HET, else the
+/// reference price plus the agency's margin (0–100 %), rounded to the Rupiah cent.
+pub fn ceiling(
+    explicit: Option<Decimal>,
+    het: Option<Decimal>,
+    reference: Option<Decimal>,
+    margin_percent: Option<Decimal>,
+) -> Result<Decimal, RuleError> {
+    match (explicit, het, reference, margin_percent) {
+        (Some(explicit), Some(het), _, _) if explicit > het => Err(RuleError::invalid(
+            "maxUnitPrice",
+            format!("is above the HET of Rp{}", crate::pool::group_thousands(het)),
+        )),
+        (Some(explicit), _, _, _) => Ok(crate::money::UnitPrice::parse("maxUnitPrice", explicit)?.value()),
+        (None, Some(het), _, _) => Ok(het),
+        (None, None, Some(reference), Some(margin)) => {
+            if margin < Decimal::ZERO || margin > Decimal::ONE_HUNDRED {
+                return Err(RuleError::invalid("referenceMarginPercent", "must be between 0 and 100"));
+            }
+            Ok((reference * (Decimal::ONE_HUNDRED + margin) / Decimal::ONE_HUNDRED).round_dp(2))
+        }
+        (None, None, Some(_), None) => Err(RuleError::invalid(
+            "referenceMarginPercent",
+            "this commodity has no HET: give the margin over its reference price, or a maximum price",
+        )),
+        (None, None, None, _) => Err(RuleError::invalid(
+            "maxUnitPrice",
+            "this commodity has no HET or reference price here: give a maximum price",
+        )),
+    }
+}
+
 /// Publishing: a draft whose bidding has not yet ended, with at least one lot and a maximum price on each.
 pub fn check_publish(
     status: TenderStatus,
@@ -230,6 +262,23 @@ mod tests {
         terms.min_partial_quantity = None;
         terms.min_responsive_bids = 0;
         assert!(terms.check(dec!(24000)).is_err());
+    }
+
+    #[test]
+    fn the_ceiling_is_the_het_unless_lower_and_the_reference_plus_margin_without_one() {
+        // SCENARIOS.md: Rp1,700 under the urea HET of Rp1,800.
+        assert_eq!(ceiling(Some(dec!(1700)), Some(dec!(1800)), None, None).unwrap(), dec!(1700));
+        assert!(
+            ceiling(Some(dec!(1800.01)), Some(dec!(1800)), None, None).unwrap_err().to_string().contains("Rp1,800")
+        );
+        assert_eq!(ceiling(None, Some(dec!(1800)), Some(dec!(1500)), Some(dec!(10))).unwrap(), dec!(1800));
+        // Eggs: reference Rp30,000/kg plus 5 %.
+        assert_eq!(ceiling(None, None, Some(dec!(30000)), Some(dec!(5))).unwrap(), dec!(31500));
+        assert_eq!(ceiling(None, None, Some(dec!(333)), Some(dec!(3.3))).unwrap(), dec!(343.99));
+        assert!(ceiling(None, None, Some(dec!(30000)), None).is_err());
+        assert!(ceiling(None, None, Some(dec!(30000)), Some(dec!(101))).is_err());
+        assert!(ceiling(None, None, None, Some(dec!(5))).is_err());
+        assert!(ceiling(Some(dec!(0)), None, None, None).is_err());
     }
 
     #[test]

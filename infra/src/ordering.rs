@@ -683,12 +683,7 @@ impl OrderingService {
         let now = self.clock.now();
         let order = Self::order_for_update(&txn, actor, order_id).await?;
         let status = status_of(&order)?;
-        let expired = status == OrderStatus::Issued && now >= order.accept_by;
-        if !(status == OrderStatus::Declined || expired) {
-            return Err(ServiceError::Conflict(
-                "only a declined order, or one not accepted in time, can be re-awarded".into(),
-            ));
-        }
+        let expired = rules::check_re_award(status, order.accept_by, now)?;
         if order.replaced_by_order_id.is_some() {
             return Err(ServiceError::Conflict("this order has already been re-awarded".into()));
         }
@@ -698,18 +693,24 @@ impl OrderingService {
             .one(&txn)
             .await?
             .ok_or_else(|| ServiceError::internal("order without tender"))?;
-        let mut candidates = bid::Entity::find()
+        let candidates = bid::Entity::find()
             .filter(bid::Column::LotId.eq(order.lot_id))
             .filter(bid::Column::Rank.is_not_null())
             .filter(bid::Column::SupplierId.ne(order.supplier_id))
             .all(&txn)
             .await?;
-        candidates.sort_by_key(|b| b.rank);
-        let next = candidates.into_iter().find(|b| {
-            let valid_until = b.received_at + Duration::days(i64::from(b.validity_days));
-            let capacity = from_stored(b.quantity_e4) - from_stored(b.awarded_quantity_e4.unwrap_or(0));
-            valid_until >= now && capacity >= quantity
-        });
+        let standby: Vec<rules::StandbyBid<Uuid>> = candidates
+            .iter()
+            .map(|b| rules::StandbyBid {
+                id: b.id,
+                rank: b.rank.and_then(|r| u32::try_from(r).ok()).unwrap_or(u32::MAX),
+                offered: from_stored(b.quantity_e4),
+                already_awarded: from_stored(b.awarded_quantity_e4.unwrap_or(0)),
+                valid_until: b.received_at + Duration::days(i64::from(b.validity_days)),
+            })
+            .collect();
+        let next = rules::next_bid_for_re_award(&standby, quantity, now)
+            .and_then(|id| candidates.into_iter().find(|b| b.id == id));
         let Some(next) = next else {
             return Err(ServiceError::Conflict(
                 "no other responsive bid is still valid with capacity for this quantity".into(),

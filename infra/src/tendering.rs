@@ -11,7 +11,6 @@ use domain::{
     commodity::{Category, Place, PriceKind, applicable_price},
     evaluation::{self, LotTerms, SubmittedBid},
     identity::bounded_text,
-    money::UnitPrice,
     organisation::OrganisationKind,
     pool::PoolStatus,
     tender::{self as rules, AwardCriterion, BiddingPeriod, TenderStatus, TenderTerms},
@@ -283,28 +282,7 @@ impl TenderingService {
         let today = date_in_wib(now);
         let het = applicable_price(&references, PriceKind::Het, &place, today).map(|r| r.price);
         let reference = applicable_price(&references, PriceKind::Reference, &place, today).map(|r| r.price);
-        match (input.max_unit_price, het, reference, input.reference_margin_percent) {
-            (Some(explicit), Some(het), _, _) if explicit > het => Err(ServiceError::bad_input(
-                "maxUnitPrice",
-                format!("is above the HET of Rp{}", domain::pool::group_thousands(het)),
-            )),
-            (Some(explicit), _, _, _) => Ok(UnitPrice::parse("maxUnitPrice", explicit)?.value()),
-            (None, Some(het), _, _) => Ok(het),
-            (None, None, Some(reference), Some(margin)) => {
-                if margin < Decimal::ZERO || margin > Decimal::ONE_HUNDRED {
-                    return Err(ServiceError::bad_input("referenceMarginPercent", "must be between 0 and 100"));
-                }
-                Ok((reference * (Decimal::ONE_HUNDRED + margin) / Decimal::ONE_HUNDRED).round_dp(2))
-            }
-            (None, None, Some(_), None) => Err(ServiceError::bad_input(
-                "referenceMarginPercent",
-                "this commodity has no HET: give the margin over its reference price, or a maximum price",
-            )),
-            (None, None, None, _) => Err(ServiceError::bad_input(
-                "maxUnitPrice",
-                "this commodity has no HET or reference price here: give a maximum price",
-            )),
-        }
+        Ok(rules::ceiling(input.max_unit_price, het, reference, input.reference_margin_percent)?)
     }
 
     async fn tender_for_update(connection: &impl ConnectionTrait, tender_id: Uuid) -> ServiceResult<tender::Model> {
