@@ -511,13 +511,26 @@ impl PoolingService {
         if let Some(cooperative) = &cooperative {
             query = query.filter(demand_pool::Column::City.eq(cooperative.city.clone().unwrap_or_default()));
         }
-        if let Some(after) = page.after {
-            query = query.filter(demand_pool::Column::Id.lt(after));
+        // The kecamatan list is JSON, so that part of the area filter runs here: read batches until the page (plus
+        // one row, to know whether more follow) is full or the pools run out.
+        let wanted = usize::try_from(page.limit + 1).unwrap_or(usize::MAX);
+        let batch = (page.limit + 1) * 4;
+        let mut visible = Vec::new();
+        let mut after = page.after;
+        loop {
+            let mut batch_query = query.clone();
+            if let Some(after) = after {
+                batch_query = batch_query.filter(demand_pool::Column::Id.lt(after));
+            }
+            let rows = batch_query.limit(batch).all(&self.db).await?;
+            let exhausted = (rows.len() as u64) < batch;
+            after = rows.last().map(|row| row.id);
+            visible.extend(rows.into_iter().filter(|pool| cooperative.as_ref().is_none_or(|c| in_area(pool, c))));
+            if exhausted || visible.len() >= wanted {
+                break;
+            }
         }
-        // Kecamatan filtering happens here rather than in SQL; read a little more to fill the page.
-        let rows = query.limit(page.limit * 4 + 1).all(&self.db).await?;
-        let visible: Vec<_> =
-            rows.into_iter().filter(|pool| cooperative.as_ref().is_none_or(|c| in_area(pool, c))).collect();
+        visible.truncate(wanted);
         Ok(Page::from_overfetched(visible, page.limit))
     }
 

@@ -713,3 +713,55 @@ async fn the_ceiling_defaults_to_the_het_and_may_not_exceed_it() {
     let created = season.gql(&season.agency, create, default).await;
     assert_eq!(created.data()["createTender"]["lots"][0]["maxUnitPrice"], "1800");
 }
+
+#[tokio::test]
+async fn a_cooperative_pages_through_exactly_the_pools_of_its_area() {
+    let season = season().await;
+    let open = |kecamatan: &'static str| {
+        let season = &season;
+        async move {
+            season
+                .gql(
+                    &season.agency,
+                    "mutation($i: DemandPoolInput!) { openDemandPool(input: $i) { id } }",
+                    json!({ "i": { "commodityCode": "UREA-SUB", "city": "Kota Malang", "kecamatans": [kecamatan], "season": "2026-MT1",
+                        "deliveryFirstDay": "2026-12-01", "deliveryLastDay": "2026-12-15", "cutoff": CUTOFF } }),
+                )
+                .await
+                .data()["openDemandPool"]["id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        }
+    };
+    let mut expected = vec![season.pool_id.clone()];
+    for round in 0..2 {
+        for _ in 0..10 {
+            open("Sukun").await;
+        }
+        if round == 0 {
+            expected.push(open("Kedungkandang").await);
+        }
+    }
+    expected.reverse(); // newest first
+    let mut seen = Vec::new();
+    let mut after = Value::Null;
+    for _ in 0..10 {
+        let page = season
+            .gql(
+                &season.cemorokandang,
+                "query($after: String) { demandPools(first: 1, after: $after) { edges { node { id } } pageInfo { hasNextPage endCursor } } }",
+                json!({ "after": after }),
+            )
+            .await;
+        let connection = page.data()["demandPools"].clone();
+        seen.extend(
+            connection["edges"].as_array().unwrap().iter().map(|e| e["node"]["id"].as_str().unwrap().to_owned()),
+        );
+        if connection["pageInfo"]["hasNextPage"] != true {
+            break;
+        }
+        after = connection["pageInfo"]["endCursor"].clone();
+    }
+    assert_eq!(seen, expected);
+}
