@@ -811,9 +811,13 @@ impl OrderingService {
             .await?)
     }
 
-    pub async fn dispatches(&self, order_id: Uuid) -> ServiceResult<Vec<(dispatch::Model, Vec<dispatch_line::Model>)>> {
+    /// Dispatches of many orders with their lines, in two statements.
+    pub async fn dispatches_of(
+        &self,
+        order_ids: &[Uuid],
+    ) -> ServiceResult<Vec<(dispatch::Model, Vec<dispatch_line::Model>)>> {
         let dispatches = dispatch::Entity::find()
-            .filter(dispatch::Column::OrderId.eq(order_id))
+            .filter(dispatch::Column::OrderId.is_in(order_ids.iter().copied()))
             .order_by_asc(dispatch::Column::Id)
             .all(&self.db)
             .await?;
@@ -830,12 +834,13 @@ impl OrderingService {
             .collect())
     }
 
-    pub async fn confirmations(
+    /// Delivery confirmations of many orders with their lines, in two statements.
+    pub async fn confirmations_of(
         &self,
-        order_id: Uuid,
+        order_ids: &[Uuid],
     ) -> ServiceResult<Vec<(delivery_confirmation::Model, Vec<confirmation_line::Model>)>> {
         let confirmations = delivery_confirmation::Entity::find()
-            .filter(delivery_confirmation::Column::OrderId.eq(order_id))
+            .filter(delivery_confirmation::Column::OrderId.is_in(order_ids.iter().copied()))
             .order_by_asc(delivery_confirmation::Column::Id)
             .all(&self.db)
             .await?;

@@ -5,7 +5,10 @@ use std::{collections::HashMap, sync::Arc};
 use async_graphql::dataloader::{DataLoader, Loader};
 use infra::{
     ServiceError,
-    entities::{app_user, commodity, delivery_point, lot, organisation, price_reference, purchase_order_line},
+    entities::{
+        app_user, commodity, confirmation_line, delivery_confirmation, delivery_point, dispatch, dispatch_line, lot,
+        organisation, price_reference, purchase_order_line,
+    },
     pooling::PoolTotals,
     services::Services,
 };
@@ -67,6 +70,20 @@ grouped_loader!(
     LinesByOrder, purchase_order_line::Model,
     |services, keys| services.ordering.lines(keys),
     |row| row.order_id
+);
+
+grouped_loader!(
+    /// Dispatches, with their lines, by order id.
+    DispatchesByOrder, (dispatch::Model, Vec<dispatch_line::Model>),
+    |services, keys| services.ordering.dispatches_of(keys),
+    |row| row.0.order_id
+);
+
+grouped_loader!(
+    /// Delivery confirmations, with their lines, by order id.
+    ConfirmationsByOrder, (delivery_confirmation::Model, Vec<confirmation_line::Model>),
+    |services, keys| services.ordering.confirmations_of(keys),
+    |row| row.0.order_id
 );
 
 /// Commodities by id.
@@ -135,6 +152,8 @@ pub struct Loaders {
     pub commodities: DataLoader<CommodityById>,
     pub pool_totals: DataLoader<PoolTotalsById>,
     pub order_lines: DataLoader<LinesByOrder>,
+    pub dispatches: DataLoader<DispatchesByOrder>,
+    pub confirmations: DataLoader<ConfirmationsByOrder>,
 }
 
 impl Loaders {
@@ -149,6 +168,8 @@ impl Loaders {
             commodities: DataLoader::new(CommodityById(services.clone()), tokio::spawn),
             pool_totals: DataLoader::new(PoolTotalsById(services.clone()), tokio::spawn),
             order_lines: DataLoader::new(LinesByOrder(services.clone()), tokio::spawn),
+            dispatches: DataLoader::new(DispatchesByOrder(services.clone()), tokio::spawn),
+            confirmations: DataLoader::new(ConfirmationsByOrder(services.clone()), tokio::spawn),
         }
     }
 }

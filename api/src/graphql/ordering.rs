@@ -132,11 +132,13 @@ impl PurchaseOrder {
         Ok(lines.into_iter().map(OrderLine).collect())
     }
     async fn dispatches(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Dispatch>> {
-        let rows = ctx.data::<Services>()?.ordering.dispatches(self.0.id).await.api()?;
+        let rows =
+            ctx.data::<Loaders>()?.dispatches.load_one(self.0.id).await.map_err(loader_error)?.unwrap_or_default();
         Ok(rows.into_iter().map(|(d, lines)| Dispatch(d, lines)).collect())
     }
     async fn confirmations(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<DeliveryConfirmation>> {
-        let rows = ctx.data::<Services>()?.ordering.confirmations(self.0.id).await.api()?;
+        let rows =
+            ctx.data::<Loaders>()?.confirmations.load_one(self.0.id).await.map_err(loader_error)?.unwrap_or_default();
         Ok(rows.into_iter().map(|(c, lines)| DeliveryConfirmation(c, lines)).collect())
     }
 }
