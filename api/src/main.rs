@@ -102,7 +102,10 @@ fn print_demo_logins(logins: &[demo::DemoLogin]) {
     for login in logins {
         println!("  {:<16} {:<42} {}", login.role, login.email, login.organisation);
     }
-    println!();
+    println!(
+        "\nA demand pool for subsidised urea in Kedungkandang (season {}) is open for two days, with Cemorokandang's and\nMadyopuro's demand in; Kedungkandang's cooperative can still add its 4,000 kg.\n",
+        demo::SEASON
+    );
 }
 
 async fn shutdown_signal() {

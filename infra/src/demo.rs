@@ -3,8 +3,9 @@
 
 use chrono::NaiveDate;
 use domain::{
+    access::Actor,
     commodity::{AreaScope, Category, PriceKind, Unit},
-    organisation::OrganisationKind,
+    organisation::{OrganisationKind, OrganisationStatus},
 };
 use rust_decimal::Decimal;
 
@@ -13,6 +14,7 @@ use crate::{
     catalogue::{CommodityInput, PriceReferenceInput},
     error::ServiceResult,
     identity::{DeliveryPointInput, FirstUserInput, OrganisationInput},
+    pooling::{DemandLineInput, PoolInput},
     services::Services,
 };
 
@@ -231,11 +233,13 @@ pub async fn seed(services: &Services) -> ServiceResult<Vec<DemoLogin>> {
 
     let agency = "Diskopindag Kota Malang";
     let email = "analis@diskopindag-malang.demo";
-    identity
+    let (agency_org, agency_user) = identity
         .create_verified_unattended(simple_organisation(OrganisationKind::Agency, agency, email, "Rina Analis"))
         .await?;
+    let agency_actor = actor(&agency_org, &agency_user);
     add(agency, "AGENCY_ANALYST", email);
 
+    let mut cooperatives: Vec<(String, Actor)> = Vec::new();
     for (index, (place, kelurahan, kecamatan)) in MALANG_COOPERATIVES.iter().enumerate() {
         let name = format!("Koperasi Kelurahan Merah Putih {place}");
         let email = format!("{}@kmp.demo", place.to_lowercase());
@@ -251,7 +255,8 @@ pub async fn seed(services: &Services) -> ServiceResult<Vec<DemoLogin>> {
             kecamatan: (*kecamatan).into(),
             city: CITY.into(),
         }];
-        identity.create_verified_unattended(input).await?;
+        let (organisation, user) = identity.create_verified_unattended(input).await?;
+        cooperatives.push((place.to_string(), actor(&organisation, &user)));
         add(&name, "COOP_STAFF", &email);
     }
 
@@ -289,5 +294,78 @@ pub async fn seed(services: &Services) -> ServiceResult<Vec<DemoLogin>> {
             )
             .await?;
     }
+    open_urea_pool(services, &agency_actor, &cooperatives).await?;
     Ok(logins)
 }
+
+fn actor(organisation: &crate::entities::organisation::Model, user: &crate::entities::app_user::Model) -> Actor {
+    let kind = OrganisationKind::parse(&organisation.kind).unwrap_or(OrganisationKind::Cooperative);
+    Actor {
+        user_id: user.id,
+        organisation_id: organisation.id,
+        organisation_kind: kind,
+        organisation_status: OrganisationStatus::Verified,
+        role: kind.role(),
+        is_organisation_admin: user.is_organisation_admin,
+    }
+}
+
+/// The start of the season in SCENARIOS.md, so the demo has something to do: RDKK allocations for three
+/// Kedungkandang cooperatives and an open pool for subsidised urea, with Cemorokandang's and Madyopuro's demand in.
+/// Kedungkandang's 4,000 kg are left for the person trying the demo to add.
+async fn open_urea_pool(services: &Services, agency: &Actor, cooperatives: &[(String, Actor)]) -> ServiceResult<()> {
+    let now = services.clock.now();
+    let cooperative = |name: &str| {
+        cooperatives
+            .iter()
+            .find(|(place, _)| place == name)
+            .map(|(_, actor)| actor.clone())
+            .ok_or_else(|| ServiceError::internal(format!("demo cooperative {name} missing")))
+    };
+    for (name, quantity) in [("Cemorokandang", 15_000), ("Madyopuro", 9_000), ("Kedungkandang", 4_000)] {
+        let coop = cooperative(name)?;
+        services
+            .pooling
+            .record_allocation(agency, coop.organisation_id, "UREA-SUB", SEASON, Decimal::from(quantity))
+            .await?;
+    }
+    let today = domain::clock::date_in_wib(now);
+    let pool = services
+        .pooling
+        .open_pool(
+            agency,
+            PoolInput {
+                commodity_code: "UREA-SUB".into(),
+                province: Some(PROVINCE.into()),
+                city: CITY.into(),
+                kecamatans: vec!["Kedungkandang".into()],
+                season: Some(SEASON.into()),
+                delivery_first_day: today + chrono::Duration::days(5),
+                delivery_last_day: today + chrono::Duration::days(19),
+                cutoff: now + chrono::Duration::days(2),
+            },
+        )
+        .await?;
+    for (name, quantity) in [("Cemorokandang", 12_000), ("Madyopuro", 8_000)] {
+        let coop = cooperative(name)?;
+        let point = services.identity.delivery_points_of(&[coop.organisation_id]).await?;
+        let point = point.first().ok_or_else(|| ServiceError::internal("demo cooperative without delivery point"))?;
+        services
+            .pooling
+            .add_line(
+                &coop,
+                DemandLineInput {
+                    pool_id: pool.id,
+                    delivery_point_id: point.id,
+                    quantity: Decimal::from(quantity),
+                    wanted_date: today + chrono::Duration::days(7),
+                    idempotency_key: None,
+                },
+            )
+            .await?;
+    }
+    Ok(())
+}
+
+/// The planting season the demo's RDKK allocations belong to.
+pub const SEASON: &str = "2026-MT1";

@@ -160,6 +160,19 @@ async fn the_demo_logins_work_and_the_catalogue_has_todays_ceilings() {
         .filter(|e| e["node"]["isStateOwned"] == true)
         .count();
     assert_eq!(bumn, 2);
+    // The season has begun: an open pool for subsidised urea in Kedungkandang with two cooperatives' demand, and
+    // Kedungkandang's own 4,000 kg of allocation left for the person trying the demo.
+    let pools = app
+        .gql(
+            Some(&token),
+            "{ demandPools { edges { node { status pooledQuantity cooperativeCount commodity { code } } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        pools.data()["demandPools"]["edges"][0]["node"],
+        json!({ "status": "OPEN", "pooledQuantity": "20000", "cooperativeCount": 2, "commodity": { "code": "UREA-SUB" } })
+    );
     // Seeding twice is refused rather than duplicating.
     assert!(demo::seed(&app.services).await.is_err());
 }
