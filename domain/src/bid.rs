@@ -57,6 +57,20 @@ impl Offer {
     }
 }
 
+impl Offer {
+    /// An offer as it was recorded: the amounts and day counts are checked again, the lot's rules are not (they
+    /// were checked when it was received, against the lot as it was then). For withdrawals and for re-deriving the
+    /// canonical encoding of a stored bid.
+    pub fn recorded(
+        unit_price: Decimal,
+        quantity: Decimal,
+        lead_time_days: i32,
+        validity_days: i32,
+    ) -> Result<Self, RuleError> {
+        Self::parse(unit_price, quantity, lead_time_days, validity_days, quantity, true, None)
+    }
+}
+
 /// Everything the commitment hash covers.
 pub struct CommittedBid<'a> {
     pub tender_id: Uuid,

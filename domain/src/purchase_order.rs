@@ -253,6 +253,11 @@ pub fn next_bid_for_re_award<Id: Clone>(
         .map(|bid| bid.id.clone())
 }
 
+/// What is owed for what arrived: accepted quantity × unit price over the lines; rejected goods do not count.
+pub fn amount_due(lines: impl IntoIterator<Item = (Decimal, Decimal)>) -> Decimal {
+    lines.into_iter().map(|(accepted, unit_price)| accepted * unit_price).sum()
+}
+
 /// Days a delivery received at `received_at` was late for `due` (0 when on time), counted in Jakarta days.
 pub fn days_late(due: NaiveDate, received_at: DateTime<Utc>) -> i64 {
     (date_in_wib(received_at) - due).num_days().max(0)

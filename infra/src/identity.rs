@@ -776,8 +776,4 @@ impl IdentityService {
     pub async fn is_empty(&self) -> ServiceResult<bool> {
         Ok(organisation::Entity::find().one(&self.db).await?.is_none())
     }
-
-    pub fn db(&self) -> &DatabaseConnection {
-        &self.db
-    }
 }

@@ -266,10 +266,6 @@ impl OrderingService {
         Self { db, clock, prefix }
     }
 
-    pub fn prefix(&self) -> &str {
-        &self.prefix
-    }
-
     /// Whether the actor may see the order: its cooperative, its supplier, the agency and admins.
     fn may_view(actor: &Actor, order: &purchase_order::Model) -> bool {
         match actor.organisation_kind {
@@ -875,10 +871,10 @@ impl OrderingService {
         let mut sums: BTreeMap<(Uuid, Uuid), (Decimal, Decimal)> = BTreeMap::new();
         for order in &orders {
             let entry = sums.entry((order.cooperative_id, order.supplier_id)).or_default();
-            for line in lines.iter().filter(|l| l.order_id == order.id) {
-                entry.0 += from_stored(line.line_total_e4);
-                entry.1 += from_stored(line.accepted_e4) * from_stored(line.unit_price_e4);
-            }
+            let own: Vec<_> = lines.iter().filter(|l| l.order_id == order.id).collect();
+            entry.0 += own.iter().map(|l| from_stored(l.line_total_e4)).sum::<Decimal>();
+            entry.1 +=
+                rules::amount_due(own.iter().map(|l| (from_stored(l.accepted_e4), from_stored(l.unit_price_e4))));
         }
         Ok(sums
             .into_iter()

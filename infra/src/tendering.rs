@@ -8,7 +8,7 @@ use domain::{
     allocation::{self, AwardedSupply, DemandLine},
     bid::{CommittedBid, Offer, commitment_hash},
     clock::{Clock, date_in_wib},
-    commodity::{Category, Place, PriceKind, applicable_price},
+    commodity::{Place, PriceKind, applicable_price},
     evaluation::{self, LotTerms, SubmittedBid},
     identity::bounded_text,
     organisation::OrganisationKind,
@@ -95,6 +95,30 @@ impl From<&bid_version::Model> for BidReceipt {
     }
 }
 
+/// The offer a stored bid holds.
+fn recorded_offer(row: &bid::Model) -> ServiceResult<Offer> {
+    Ok(Offer::recorded(
+        from_stored(row.unit_price_e4),
+        from_stored(row.quantity_e4),
+        row.lead_time_days,
+        row.validity_days,
+    )?)
+}
+
+/// The canonical text a stored bid's commitment hash was computed over, for anyone who may see the bid to verify it.
+pub fn canonical_encoding_of(row: &bid::Model) -> ServiceResult<String> {
+    let offer = recorded_offer(row)?;
+    Ok(domain::bid::canonical_encoding(&CommittedBid {
+        tender_id: row.tender_id,
+        lot_id: row.lot_id,
+        supplier_id: row.supplier_id,
+        version: u32::try_from(row.version).unwrap_or(0),
+        offer: &offer,
+        received_at: row.received_at,
+        nonce: &row.nonce,
+    }))
+}
+
 /// The status a reader sees now.
 pub fn effective_status(row: &tender::Model, now: DateTime<Utc>) -> ServiceResult<TenderStatus> {
     Ok(TenderStatus::parse(&row.status)?.at(row.deadline_at, now))
@@ -138,10 +162,6 @@ pub struct TenderingService {
 impl TenderingService {
     pub fn new(db: DatabaseConnection, clock: Arc<dyn Clock>, order_prefix: String) -> Self {
         Self { db, clock, order_prefix }
-    }
-
-    pub fn now(&self) -> DateTime<Utc> {
-        self.clock.now()
     }
 
     /// The agency makes a draft tender from a frozen pool: one lot (or one per kecamatan) of the pooled total.
@@ -608,15 +628,7 @@ impl TenderingService {
         if current.status != BID_ACTIVE {
             return Err(ServiceError::Conflict("the bid is already withdrawn".into()));
         }
-        let offer = Offer::parse(
-            from_stored(current.unit_price_e4),
-            from_stored(current.quantity_e4),
-            current.lead_time_days,
-            current.validity_days,
-            from_stored(lot.quantity_e4),
-            true,
-            None,
-        )?;
+        let offer = recorded_offer(&current)?;
         let version = current.version + 1;
         let stored = Self::store_version(&txn, actor, &row, &lot, bid_id, version, "WITHDRAWN", &offer, now).await?;
         Self::apply_version(&txn, &stored, BID_WITHDRAWN).await?;
@@ -1030,15 +1042,5 @@ impl TenderingService {
                 Some((point, quantity, earliest))
             })
             .collect())
-    }
-
-    /// Whether a supplier may see a tender; for the API's category check on listing.
-    pub async fn sells_category(&self, supplier_id: Uuid, category: Category) -> ServiceResult<bool> {
-        Ok(organisation_category::Entity::find()
-            .filter(organisation_category::Column::OrganisationId.eq(supplier_id))
-            .filter(organisation_category::Column::Category.eq(category.as_str()))
-            .one(&self.db)
-            .await?
-            .is_some())
     }
 }

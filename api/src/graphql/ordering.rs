@@ -92,7 +92,7 @@ impl PurchaseOrder {
     async fn amount_due(&self, ctx: &Context<'_>) -> async_graphql::Result<Decimal> {
         let lines =
             ctx.data::<Loaders>()?.order_lines.load_one(self.0.id).await.map_err(loader_error)?.unwrap_or_default();
-        Ok(lines.iter().map(|l| from_stored(l.accepted_e4) * from_stored(l.unit_price_e4)).sum())
+        Ok(rules::amount_due(lines.iter().map(|l| (from_stored(l.accepted_e4), from_stored(l.unit_price_e4)))))
     }
     async fn issued_at(&self) -> DateTime<Utc> {
         self.0.issued_at

@@ -282,28 +282,8 @@ impl Bid {
         self.0.rejection.as_deref()
     }
     /// The text the commitment hash is computed over (SHA-256 of these bytes).
-    async fn canonical_encoding(&self, ctx: &Context<'_>) -> async_graphql::Result<String> {
-        let _ = ctx;
-        let tender_id = self.0.tender_id;
-        let offer = domain::bid::Offer::parse(
-            from_stored(self.0.unit_price_e4),
-            from_stored(self.0.quantity_e4),
-            self.0.lead_time_days,
-            self.0.validity_days,
-            from_stored(self.0.quantity_e4),
-            true,
-            None,
-        )
-        .map_err(|e| to_graphql(e.into()))?;
-        Ok(domain::bid::canonical_encoding(&domain::bid::CommittedBid {
-            tender_id,
-            lot_id: self.0.lot_id,
-            supplier_id: self.0.supplier_id,
-            version: u32::try_from(self.0.version).unwrap_or(0),
-            offer: &offer,
-            received_at: self.0.received_at,
-            nonce: &self.0.nonce,
-        }))
+    async fn canonical_encoding(&self) -> async_graphql::Result<String> {
+        service::canonical_encoding_of(&self.0).api()
     }
 }
 
