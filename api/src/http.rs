@@ -1,16 +1,18 @@
-//! The HTTP surface: `/graphql` (POST, and GET for queries and GraphiQL), health, readiness and metrics.
+//! The HTTP surface: `/graphql` (POST, and GET for queries and GraphiQL), `/graphql/ws` (subscriptions), health,
+//! readiness and metrics.
 
 use std::{sync::Arc, time::Instant};
 
 use async_graphql::{
-    BatchRequest, Request as GraphqlRequest, Response as GraphqlResponse, ServerError, Variables,
+    BatchRequest, Data, Request as GraphqlRequest, Response as GraphqlResponse, ServerError, Variables,
     http::GraphiQLSource,
     parser::{parse_query, types::OperationType},
 };
+use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
 use axum::{
     Json, Router,
     body::Bytes,
-    extract::{DefaultBodyLimit, MatchedPath, Query, Request, State},
+    extract::{DefaultBodyLimit, MatchedPath, Query, Request, State, WebSocketUpgrade},
     http::{HeaderMap, HeaderValue, StatusCode, header},
     middleware::{self, Next},
     response::{Html, IntoResponse, Response},
@@ -56,6 +58,7 @@ pub fn router(state: AppState) -> Router {
     let request_id = header::HeaderName::from_static(REQUEST_ID);
     Router::new()
         .route("/graphql", get(graphql_get).post(graphql_post))
+        .route("/graphql/ws", get(graphql_ws))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics_text))
@@ -204,6 +207,43 @@ async fn graphql_get(
         }
     }
     execute(&state, &headers, request).await
+}
+
+/// Subscriptions over WebSocket with the `graphql-transport-ws` protocol. The access token travels in the
+/// `connection_init` payload (`{"authorization": "Bearer <token>"}`); a refused token closes the connection, and
+/// without one only public fields resolve.
+async fn graphql_ws(State(state): State<AppState>, protocol: GraphQLProtocol, upgrade: WebSocketUpgrade) -> Response {
+    upgrade
+        .protocols(["graphql-transport-ws"])
+        .on_upgrade(move |socket| {
+            let services = state.services.clone();
+            GraphQLWebSocket::new(socket, state.schema.clone(), protocol)
+                .on_connection_init(move |payload| connection_data(services, payload))
+                .serve()
+        })
+        .into_response()
+}
+
+async fn connection_data(services: Services, payload: serde_json::Value) -> async_graphql::Result<Data> {
+    let token = ["authorization", "Authorization"]
+        .iter()
+        .find_map(|key| payload.get(*key).and_then(serde_json::Value::as_str))
+        .map(|value| value.strip_prefix("Bearer ").unwrap_or(value).trim().to_owned());
+    let caller = match token {
+        None => Caller::Anonymous,
+        Some(token) => match services.identity.actor_for_access_token(&token).await {
+            Ok(actor) => Caller::Actor(actor),
+            Err(ServiceError::Unavailable(_) | ServiceError::Internal(_)) => {
+                return Err(async_graphql::Error::new("the server cannot check credentials right now; retry"));
+            }
+            Err(error) => return Err(async_graphql::Error::new(error.to_string())),
+        },
+    };
+    let mut data = Data::default();
+    data.insert(caller);
+    data.insert(DecisionLedger::default());
+    data.insert(Loaders::new(&services));
+    Ok(data)
 }
 
 async fn healthz() -> impl IntoResponse {

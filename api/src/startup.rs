@@ -39,16 +39,18 @@ impl Application {
         &self.state.services
     }
 
-    /// Serves until `shutdown` completes, then finishes the requests in flight. Alongside, a task closes tenders
-    /// whose deadline has passed; it runs on every node, and each tender is closed by exactly one of them.
+    /// Serves until `shutdown` completes, then finishes the requests in flight. Alongside run the background tasks:
+    /// closing tenders past their deadline and sending closing reminders (on every node; each tender is handled by
+    /// exactly one), the outbox worker (where enabled), and on PostgreSQL the listener that brings other nodes' live
+    /// events to this node's subscribers.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
-        let tendering = self.state.services.tendering.clone();
-        let interval = Duration::from_millis(self.state.settings.close_interval_ms.max(10));
-        let closer = tokio::spawn(async move {
-            let mut ticks = tokio::time::interval(interval);
-            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                ticks.tick().await;
+        let services = self.state.services.clone();
+        let settings = self.state.settings.clone();
+        let mut tasks = Vec::new();
+        let tendering = services.tendering.clone();
+        tasks.push(every(Duration::from_millis(settings.close_interval_ms.max(10)), move || {
+            let tendering = tendering.clone();
+            async move {
                 match tendering.close_due().await {
                     Ok(closed) if !closed.is_empty() => {
                         tracing::info!(count = closed.len(), "closed tenders past their deadline")
@@ -56,10 +58,55 @@ impl Application {
                     Ok(_) => {}
                     Err(error) => tracing::warn!(%error, "closing due tenders failed; will retry"),
                 }
+                if let Err(error) = tendering.send_closing_reminders().await {
+                    tracing::warn!(%error, "queueing closing reminders failed; will retry");
+                }
             }
-        });
+        }));
+        if settings.mail.worker_enabled {
+            let mailer = services.mailer.clone();
+            tracing::info!(destination = %mailer.destination(), "outbox worker started");
+            tasks.push(every(Duration::from_millis(settings.mail.interval_ms.max(10)), move || {
+                let mailer = mailer.clone();
+                async move {
+                    match mailer.send_due().await {
+                        Ok(round) if round != infra::mailer::Round::default() => {
+                            tracing::info!(
+                                sent = round.sent,
+                                retrying = round.retrying,
+                                failed = round.failed,
+                                "outbox round"
+                            )
+                        }
+                        Ok(_) => {}
+                        Err(error) => tracing::warn!(%error, "the outbox worker failed; will retry"),
+                    }
+                }
+            }));
+        }
+        if infra::db::backend_name(&services.db) == "postgres" {
+            tasks.push(services.events.listen_postgres(settings.database_url.clone()));
+        }
         let served = axum::serve(self.listener, router(self.state)).with_graceful_shutdown(shutdown).await;
-        closer.abort();
+        for task in tasks {
+            task.abort();
+        }
         served
     }
+}
+
+/// Runs `round` every `interval`, never two at once; a slow round delays the next rather than piling up.
+fn every<F, Fut>(interval: Duration, round: F) -> tokio::task::JoinHandle<()>
+where
+    F: Fn() -> Fut + Send + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(interval);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticks.tick().await;
+            round().await;
+        }
+    })
 }

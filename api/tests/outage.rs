@@ -118,6 +118,7 @@ fn lumbung(database_url: &str) -> Command {
         .env("DATABASE_URL", database_url)
         .env("JWT_SECRET", "outage-test-secret-outage-test-secret-0123456789")
         .env("RUST_LOG", "error")
+        .env("LUMBUNG_MAIL_WORKER", "false")
         .stdout(Stdio::null())
         .stderr(Stdio::null());
     command

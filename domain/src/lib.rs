@@ -13,6 +13,7 @@ pub mod evaluation;
 pub mod identity;
 pub mod login_throttle;
 pub mod money;
+pub mod notification;
 pub mod organisation;
 pub mod pool;
 pub mod purchase_order;

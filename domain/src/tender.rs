@@ -196,10 +196,53 @@ pub fn check_cancel(status: TenderStatus) -> Result<(), RuleError> {
     }
 }
 
+/// A deadline may only move later, while the tender is open and before the current deadline has passed: bidders who
+/// already bid keep at least the time they were promised, and a closed tender's bids are never reopened.
+pub fn check_deadline_extension(
+    status: TenderStatus,
+    current: DateTime<Utc>,
+    proposed: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<(), RuleError> {
+    if status != TenderStatus::Open || current <= now {
+        return Err(RuleError::InvalidTransition(format!(
+            "only an open tender before its deadline can be extended; this one is {}",
+            status.as_str()
+        )));
+    }
+    if proposed <= current {
+        return Err(RuleError::invalid("deadline", "the new deadline must be later than the current one"));
+    }
+    if proposed > current + chrono::Duration::days(60) {
+        return Err(RuleError::invalid("deadline", "a deadline can move at most 60 days at a time"));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use rust_decimal::dec;
+
+    #[test]
+    fn deadlines_only_move_later_while_open() {
+        let now = at("2026-11-28T00:00:00Z");
+        let current = at("2026-11-30T00:00:00Z");
+        let later = at("2026-12-02T00:00:00Z");
+        assert!(check_deadline_extension(TenderStatus::Open, current, later, now).is_ok());
+        assert!(matches!(
+            check_deadline_extension(TenderStatus::Open, current, at("2026-11-29T00:00:00Z"), now),
+            Err(RuleError::InvalidInput { field: "deadline", .. })
+        ));
+        assert!(check_deadline_extension(TenderStatus::Open, current, current, now).is_err());
+        assert!(check_deadline_extension(TenderStatus::Open, current, at("2027-03-01T00:00:00Z"), now).is_err());
+        assert!(matches!(
+            check_deadline_extension(TenderStatus::Closed, current, later, now),
+            Err(RuleError::InvalidTransition(_))
+        ));
+        // At the deadline instant bidding is over, even before the closer runs.
+        assert!(check_deadline_extension(TenderStatus::Open, current, later, current).is_err());
+    }
 
     fn at(text: &str) -> DateTime<Utc> {
         text.parse().unwrap()

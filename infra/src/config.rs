@@ -48,6 +48,24 @@ pub struct Settings {
     pub close_interval_ms: u64,
     /// Prefix of purchase order numbers, e.g. `KMP-MLG` gives `KMP-MLG-2026-000123`.
     pub order_prefix: String,
+    pub mail: MailSettings,
+}
+
+/// Where e-mail goes and how hard the outbox worker tries.
+#[derive(Clone)]
+pub struct MailSettings {
+    /// `smtp://host:25`, `smtp://user:pass@host:587?tls=required` (STARTTLS) or `smtps://host:465` (TLS). Without
+    /// it, messages are written as `.eml` files to `outbox_dir`.
+    pub smtp_url: Option<String>,
+    pub outbox_dir: std::path::PathBuf,
+    /// The sender, e.g. `Lumbung <noreply@lumbung.id>`; its domain also names every Message-ID.
+    pub from: String,
+    /// How often the worker looks for messages due.
+    pub interval_ms: u64,
+    /// Attempts before a message is marked failed for admins to see.
+    pub max_attempts: u32,
+    /// Whether this node runs the outbox worker (on SQLite, run it on one node only).
+    pub worker_enabled: bool,
 }
 
 // The secret never reaches a log line through `{:?}`.
@@ -59,6 +77,7 @@ impl std::fmt::Debug for Settings {
             .field("jwt_secret", &"<redacted>")
             .field("log_format", &self.log_format)
             .field("max_body_bytes", &self.max_body_bytes)
+            .field("smtp_url", &self.mail.smtp_url.as_deref().map(redact_url))
             .finish_non_exhaustive()
     }
 }
@@ -110,6 +129,14 @@ impl Settings {
             max_body_bytes: number(&value, "LUMBUNG_MAX_BODY_BYTES", 1024 * 1024)?,
             close_interval_ms: number(&value, "LUMBUNG_CLOSE_INTERVAL_MS", 1000)?,
             order_prefix: value("LUMBUNG_ORDER_PREFIX").unwrap_or_else(|| "KMP-MLG".to_owned()),
+            mail: MailSettings {
+                smtp_url: value("SMTP_URL"),
+                outbox_dir: value("LUMBUNG_OUTBOX_DIR").unwrap_or_else(|| "outbox".to_owned()).into(),
+                from: value("LUMBUNG_MAIL_FROM").unwrap_or_else(|| "Lumbung <noreply@lumbung.local>".to_owned()),
+                interval_ms: number(&value, "LUMBUNG_MAIL_INTERVAL_MS", 1000)?,
+                max_attempts: number(&value, "LUMBUNG_MAIL_MAX_ATTEMPTS", 8)?,
+                worker_enabled: number(&value, "LUMBUNG_MAIL_WORKER", true)?,
+            },
             graphql: GraphqlLimits {
                 max_depth: number(&value, "LUMBUNG_GRAPHQL_MAX_DEPTH", 12)?,
                 max_complexity: number(&value, "LUMBUNG_GRAPHQL_MAX_COMPLEXITY", 5_000)?,
@@ -186,10 +213,12 @@ mod tests {
         let settings = settings(&[
             ("JWT_SECRET", "a-very-long-secret-that-must-not-leak-0123456789"),
             ("DATABASE_URL", "postgres://lumbung:hunter2@db.internal/lumbung"),
+            ("SMTP_URL", "smtp://mailer:smtp-secret@mail.internal:587?tls=required"),
         ])
         .unwrap();
         let shown = format!("{settings:?}");
         assert!(!shown.contains("must-not-leak"));
         assert!(!shown.contains("hunter2"));
+        assert!(!shown.contains("smtp-secret"));
     }
 }

@@ -87,11 +87,25 @@ pub struct WriteTransaction {
     transaction: DatabaseTransaction,
     // Held until the transaction ends, so the next queued writer starts only then.
     _turn: Option<OwnedSemaphorePermit>,
+    after_commit: std::sync::Mutex<Vec<AfterCommit>>,
 }
 
+/// Work that must happen only once the transaction's changes are durable (e.g. telling live subscribers).
+pub type AfterCommit = Box<dyn FnOnce() + Send>;
+
 impl WriteTransaction {
+    /// Commits, then runs what was registered with [`Self::after_commit`]; a rollback drops it unrun.
     pub async fn commit(self) -> Result<(), DbErr> {
-        self.transaction.commit().await
+        self.transaction.commit().await?;
+        let hooks = std::mem::take(&mut *self.after_commit.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
+        for hook in hooks {
+            hook();
+        }
+        Ok(())
+    }
+
+    pub fn after_commit(&self, hook: AfterCommit) {
+        self.after_commit.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(hook);
     }
 }
 
@@ -138,7 +152,7 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<WriteTransaction, Db
             ..TransactionOptions::default()
         })
         .await?;
-    Ok(WriteTransaction { transaction, _turn: turn })
+    Ok(WriteTransaction { transaction, _turn: turn, after_commit: std::sync::Mutex::default() })
 }
 
 /// Whether the database answers, for the readiness probe.

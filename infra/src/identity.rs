@@ -417,6 +417,21 @@ impl IdentityService {
         };
         let summary = json!({ "from": from.as_str(), "to": to.as_str(), "reason": reason });
         audit::record(&txn, now, AuditRecord::by(actor, action, "organisation", updated.id, summary)).await?;
+        // Its users hear of it, a suspended organisation's too (they can no longer log in to see it).
+        let notice = domain::notification::Notice::OrganisationReviewed {
+            organisation: updated.name.clone(),
+            status: to.as_str().to_owned(),
+            reason: reason.clone(),
+        };
+        let id = updated.id.to_string();
+        crate::notification::mail_organisations(
+            &txn,
+            now,
+            &notice,
+            &[updated.id],
+            crate::notification::Subject { kind: "organisation", id: &id },
+        )
+        .await?;
         txn.commit().await?;
         Ok(updated)
     }

@@ -12,6 +12,8 @@ pub mod error;
 pub mod fixed_point;
 pub mod idempotency;
 pub mod identity;
+pub mod mailer;
+pub mod notification;
 pub mod ordering;
 pub mod pagination;
 pub mod password;

@@ -7,6 +7,7 @@ use domain::{
     access::{Actor, Permission},
     clock::{Clock, date_in_wib},
     identity::{bounded_text, optional_text},
+    notification::Notice,
     organisation::OrganisationKind,
     purchase_order::{self as rules, LineProgress, OrderEvent, OrderStatus, Receipt, RejectionReason},
 };
@@ -21,7 +22,7 @@ use uuid::Uuid;
 use crate::{
     ServiceError,
     audit::{self, AuditRecord},
-    db::begin_write,
+    db::{WriteTransaction, begin_write},
     entities::{
         award_allocation, bid, confirmation_line, delivery_confirmation, demand_line, dispatch, dispatch_line,
         order_sequence, purchase_order, purchase_order_line, tender,
@@ -29,6 +30,7 @@ use crate::{
     error::ServiceResult,
     fixed_point::{from_stored, to_stored},
     idempotency::IdempotencyKey,
+    notification::{self, EventBus, Subject, Topic},
     pagination::{Page, PageRequest},
 };
 
@@ -68,7 +70,8 @@ struct NewLine {
 
 #[allow(clippy::too_many_arguments)]
 async fn insert_order(
-    connection: &impl ConnectionTrait,
+    connection: &WriteTransaction,
+    events: &EventBus,
     prefix: &str,
     tender_row: &tender::Model,
     winning_bid: &bid::Model,
@@ -124,13 +127,59 @@ async fn insert_order(
         .insert(connection)
         .await?;
     }
+    let notice = Notice::OrderIssued {
+        order_number: order.number.clone(),
+        total: from_stored(order.total_e4),
+        accept_by: order.accept_by,
+    };
+    order_changed(connection, events, &order, "ISSUED", Some((notice, Parties::Both)), now).await?;
     Ok(order)
+}
+
+/// Who of an order's two parties an e-mail goes to.
+#[derive(Clone, Copy)]
+enum Parties {
+    Both,
+    Cooperative,
+    Supplier,
+}
+
+/// Tells the order's parties that it changed: live to both (subscribers of either organisation), and by e-mail to
+/// `mail.1` when a message is due.
+async fn order_changed(
+    txn: &WriteTransaction,
+    events: &EventBus,
+    order: &purchase_order::Model,
+    kind: &str,
+    mail: Option<(Notice, Parties)>,
+    now: DateTime<Utc>,
+) -> ServiceResult<()> {
+    let payload = json!({
+        "kind": kind,
+        "number": order.number,
+        "status": order.status,
+        "cooperativeId": order.cooperative_id,
+        "supplierId": order.supplier_id,
+    });
+    events.publish(txn, now, Topic::Order, order.id, payload).await?;
+    if let Some((notice, parties)) = mail {
+        let recipients = match parties {
+            Parties::Both => vec![order.cooperative_id, order.supplier_id],
+            Parties::Cooperative => vec![order.cooperative_id],
+            Parties::Supplier => vec![order.supplier_id],
+        };
+        let id = order.id.to_string();
+        notification::mail_organisations(txn, now, &notice, &recipients, Subject { kind: "purchase_order", id: &id })
+            .await?;
+    }
+    Ok(())
 }
 
 /// Issues the purchase orders of a confirmed award, in the award's transaction: one per cooperative and supplier,
 /// a line per allocation.
 pub async fn issue_orders(
-    connection: &impl ConnectionTrait,
+    connection: &WriteTransaction,
+    events: &EventBus,
     prefix: &str,
     tender_row: &tender::Model,
     now: DateTime<Utc>,
@@ -163,7 +212,8 @@ pub async fn issue_orders(
             })
             .collect();
         let order =
-            insert_order(connection, prefix, tender_row, winning_bid, cooperative_id, &lines, now, None).await?;
+            insert_order(connection, events, prefix, tender_row, winning_bid, cooperative_id, &lines, now, None)
+                .await?;
         audit::record(
             connection,
             now,
@@ -245,6 +295,7 @@ pub struct OrderingService {
     db: DatabaseConnection,
     clock: Arc<dyn Clock>,
     prefix: String,
+    events: EventBus,
 }
 
 fn status_of(order: &purchase_order::Model) -> ServiceResult<OrderStatus> {
@@ -262,8 +313,8 @@ fn progress(line: &purchase_order_line::Model) -> LineProgress {
 }
 
 impl OrderingService {
-    pub fn new(db: DatabaseConnection, clock: Arc<dyn Clock>, prefix: String) -> Self {
-        Self { db, clock, prefix }
+    pub fn new(db: DatabaseConnection, clock: Arc<dyn Clock>, prefix: String, events: EventBus) -> Self {
+        Self { db, clock, prefix, events }
     }
 
     /// Whether the actor may see the order: its cooperative, its supplier, the agency and admins.
@@ -323,6 +374,7 @@ impl OrderingService {
         let updated = Self::set_status(&txn, order, to, now, |o| o.accepted_at = Set(Some(now))).await?;
         audit::record(&txn, now, AuditRecord::by(actor, "order.accepted", "purchase_order", order_id, json!({})))
             .await?;
+        order_changed(&txn, &self.events, &updated, "ACCEPTED", None, now).await?;
         txn.commit().await?;
         Ok(updated)
     }
@@ -342,6 +394,8 @@ impl OrderingService {
             AuditRecord::by(actor, "order.declined", "purchase_order", order_id, json!({ "reason": reason })),
         )
         .await?;
+        let notice = Notice::OrderDeclined { order_number: updated.number.clone(), reason: reason.clone() };
+        order_changed(&txn, &self.events, &updated, "DECLINED", Some((notice, Parties::Both)), now).await?;
         txn.commit().await?;
         Ok(updated)
     }
@@ -405,6 +459,12 @@ impl OrderingService {
         let summary = json!({ "lines": input.lines.iter().map(|(l, q)| json!({ "line": l, "quantity": q.to_string() })).collect::<Vec<_>>() });
         audit::record(&txn, now, AuditRecord::by(actor, "order.dispatched", "purchase_order", order.id, summary))
             .await?;
+        let notice = Notice::DispatchRecorded {
+            order_number: order.number.clone(),
+            vehicle: record.vehicle.clone(),
+            expected_arrival: record.expected_arrival,
+        };
+        order_changed(&txn, &self.events, &order, "DISPATCHED", Some((notice, Parties::Cooperative)), now).await?;
         txn.commit().await?;
         Ok(record)
     }
@@ -541,7 +601,15 @@ impl OrderingService {
         }
         let fully_accepted = lines.iter().all(|l| l.accepted_e4 >= l.quantity_e4);
         let to = status.apply(OrderEvent::DeliveryConfirmed { fully_accepted })?;
-        Self::set_status(&txn, order, to, now, |_| {}).await?;
+        let updated = Self::set_status(&txn, order, to, now, |_| {}).await?;
+        let notice = Notice::DeliveryConfirmed {
+            order_number: updated.number.clone(),
+            discrepancy,
+            accepted: receipts.iter().map(|(_, r, _)| r.accepted).sum(),
+            rejected: receipts.iter().map(|(_, r, _)| r.rejected).sum(),
+        };
+        let kind = if discrepancy { "DELIVERY_DISPUTED" } else { "DELIVERY_CONFIRMED" };
+        order_changed(&txn, &self.events, &updated, kind, Some((notice, Parties::Supplier)), now).await?;
         if let Some(key) = &key {
             key.remember(&txn, &confirmation.id.to_string(), now).await?;
         }
@@ -626,6 +694,7 @@ impl OrderingService {
         let summary = json!({ "reason": reason, "undelivered": undelivered.to_string() });
         audit::record(&txn, now, AuditRecord::by(actor, "order.short_closed", "purchase_order", order_id, summary))
             .await?;
+        order_changed(&txn, &self.events, &updated, "SHORT_CLOSED", None, now).await?;
         txn.commit().await?;
         Ok(updated)
     }
@@ -641,6 +710,7 @@ impl OrderingService {
         let to = status_of(&order)?.apply(OrderEvent::Close)?;
         let updated = Self::set_status(&txn, order, to, now, |o| o.closed_at = Set(Some(now))).await?;
         audit::record(&txn, now, AuditRecord::by(actor, "order.closed", "purchase_order", order_id, json!({}))).await?;
+        order_changed(&txn, &self.events, &updated, "CLOSED", None, now).await?;
         txn.commit().await?;
         Ok(updated)
     }
@@ -666,6 +736,7 @@ impl OrderingService {
             AuditRecord::by(actor, "order.cancelled", "purchase_order", order_id, json!({ "reason": reason })),
         )
         .await?;
+        order_changed(&txn, &self.events, &updated, "CANCELLED", None, now).await?;
         txn.commit().await?;
         Ok(updated)
     }
@@ -722,6 +793,7 @@ impl OrderingService {
             .collect();
         let replacement = insert_order(
             &txn,
+            &self.events,
             &self.prefix,
             &tender_row,
             &next,
@@ -736,7 +808,7 @@ impl OrderingService {
         taken.update(&txn).await?;
         let replacement_id = replacement.id;
         let old_status = if expired { OrderStatus::Issued.apply(OrderEvent::Cancel)? } else { status };
-        Self::set_status(&txn, order, old_status, now, |o| {
+        let replaced = Self::set_status(&txn, order, old_status, now, |o| {
             o.replaced_by_order_id = Set(Some(replacement_id));
             o.replacement_reason = Set(Some(reason.clone()));
             if expired {
@@ -747,6 +819,12 @@ impl OrderingService {
         let summary = json!({ "replacedBy": replacement.id, "number": replacement.number, "toSupplier": next.supplier_id, "reason": reason });
         audit::record(&txn, now, AuditRecord::by(actor, "order.re_awarded", "purchase_order", order_id, summary))
             .await?;
+        let notice = Notice::OrderReAwarded {
+            order_number: replaced.number.clone(),
+            replacement_number: replacement.number.clone(),
+            reason: reason.clone(),
+        };
+        order_changed(&txn, &self.events, &replaced, "RE_AWARDED", Some((notice, Parties::Both)), now).await?;
         txn.commit().await?;
         Ok(replacement)
     }

@@ -7,8 +7,16 @@ use domain::clock::Clock;
 use sea_orm::DatabaseConnection;
 
 use crate::{
-    audit::AuditLog, catalogue::CatalogueService, config::Settings, identity::IdentityService,
-    ordering::OrderingService, pooling::PoolingService, tendering::TenderingService, tokens::AccessTokens,
+    audit::AuditLog,
+    catalogue::CatalogueService,
+    config::Settings,
+    identity::IdentityService,
+    mailer::Mailer,
+    notification::{EventBus, NotificationPreferences},
+    ordering::OrderingService,
+    pooling::PoolingService,
+    tendering::TenderingService,
+    tokens::AccessTokens,
 };
 
 #[derive(Clone)]
@@ -21,6 +29,9 @@ pub struct Services {
     pub pooling: PoolingService,
     pub tendering: TenderingService,
     pub ordering: OrderingService,
+    pub events: EventBus,
+    pub mailer: Mailer,
+    pub preferences: NotificationPreferences,
     /// Statements run so far through `db` (see [`crate::db::QueryCounter`]).
     pub queries: crate::db::QueryCounter,
 }
@@ -29,6 +40,7 @@ impl Services {
     pub fn new(db: DatabaseConnection, clock: Arc<dyn Clock>, settings: &Settings) -> anyhow::Result<Self> {
         let access_tokens =
             Arc::new(AccessTokens::new(&settings.jwt_secret, Duration::seconds(settings.access_token_ttl_seconds))?);
+        let events = EventBus::default();
         Ok(Self {
             identity: IdentityService::new(
                 db.clone(),
@@ -39,8 +51,11 @@ impl Services {
             catalogue: CatalogueService::new(db.clone(), clock.clone()),
             audit: AuditLog::new(db.clone()),
             pooling: PoolingService::new(db.clone(), clock.clone()),
-            tendering: TenderingService::new(db.clone(), clock.clone(), settings.order_prefix.clone()),
-            ordering: OrderingService::new(db.clone(), clock.clone(), settings.order_prefix.clone()),
+            tendering: TenderingService::new(db.clone(), clock.clone(), settings.order_prefix.clone(), events.clone()),
+            ordering: OrderingService::new(db.clone(), clock.clone(), settings.order_prefix.clone(), events.clone()),
+            mailer: Mailer::new(db.clone(), clock.clone(), &settings.mail)?,
+            preferences: NotificationPreferences::new(db.clone(), clock.clone()),
+            events,
             queries: crate::db::QueryCounter::default(),
             db,
             clock,

@@ -11,6 +11,7 @@ use domain::{
     commodity::{Place, PriceKind, applicable_price},
     evaluation::{self, LotTerms, SubmittedBid},
     identity::bounded_text,
+    notification::Notice,
     organisation::OrganisationKind,
     pool::PoolStatus,
     tender::{self as rules, AwardCriterion, BiddingPeriod, TenderStatus, TenderTerms},
@@ -29,12 +30,13 @@ use crate::{
     catalogue::to_domain,
     db::begin_write,
     entities::{
-        award_allocation, bid, bid_version, commodity, delivery_point, demand_line, demand_pool, lot,
-        organisation_category, price_reference, tender,
+        award_allocation, bid, bid_version, commodity, delivery_point, demand_line, demand_pool, lot, organisation,
+        organisation_category, price_reference, tender, tender_reminder, tender_view,
     },
     error::ServiceResult,
     fixed_point::{from_stored, to_stored},
     idempotency::IdempotencyKey,
+    notification::{self, EventBus, Subject, Topic},
     pagination::{Page, PageRequest},
     tokens::new_opaque_token,
 };
@@ -157,11 +159,12 @@ pub struct TenderingService {
     db: DatabaseConnection,
     clock: Arc<dyn Clock>,
     order_prefix: String,
+    events: EventBus,
 }
 
 impl TenderingService {
-    pub fn new(db: DatabaseConnection, clock: Arc<dyn Clock>, order_prefix: String) -> Self {
-        Self { db, clock, order_prefix }
+    pub fn new(db: DatabaseConnection, clock: Arc<dyn Clock>, order_prefix: String, events: EventBus) -> Self {
+        Self { db, clock, order_prefix, events }
     }
 
     /// The agency makes a draft tender from a frozen pool: one lot (or one per kecamatan) of the pooled total.
@@ -329,6 +332,8 @@ impl TenderingService {
         changed.updated_at = Set(now);
         let updated = changed.update(&txn).await?;
         audit::record(&txn, now, AuditRecord::by(actor, "tender.published", "tender", tender_id, json!({}))).await?;
+        self.announce(&txn, &updated, now).await?;
+        self.tender_event(&txn, &updated, "PUBLISHED", now).await?;
         txn.commit().await?;
         Ok(updated)
     }
@@ -345,6 +350,7 @@ impl TenderingService {
         changed.cancel_reason = Set(Some(reason.clone()));
         changed.updated_at = Set(now);
         let updated = changed.update(&txn).await?;
+        self.tender_event(&txn, &updated, "CANCELLED", now).await?;
         audit::record(
             &txn,
             now,
@@ -353,6 +359,256 @@ impl TenderingService {
         .await?;
         txn.commit().await?;
         Ok(updated)
+    }
+
+    /// Moves an open tender's deadline later, before it passes; subscribers and suppliers who opened it hear of it.
+    pub async fn extend_deadline(
+        &self,
+        actor: &Actor,
+        tender_id: Uuid,
+        deadline: DateTime<Utc>,
+        reason: &str,
+    ) -> ServiceResult<tender::Model> {
+        actor.require(Permission::ManageTendering)?;
+        let reason = bounded_text("reason", reason, 3, 500)?;
+        let txn = begin_write(&self.db).await?;
+        let now = self.clock.now();
+        let row = Self::tender_for_update(&txn, tender_id).await?;
+        rules::check_deadline_extension(TenderStatus::parse(&row.status)?, row.deadline_at, deadline, now)?;
+        let previous = row.deadline_at;
+        let mut changed = row.into_active_model();
+        changed.deadline_at = Set(deadline);
+        changed.updated_at = Set(now);
+        let updated = changed.update(&txn).await?;
+        // A reminder sent for the old deadline does not count for the new one.
+        tender_reminder::Entity::delete_by_id(tender_id).exec(&txn).await?;
+        let summary = json!({ "from": previous, "to": deadline, "reason": reason });
+        audit::record(&txn, now, AuditRecord::by(actor, "tender.deadline_extended", "tender", tender_id, summary))
+            .await?;
+        self.tender_event(&txn, &updated, "DEADLINE_EXTENDED", now).await?;
+        txn.commit().await?;
+        Ok(updated)
+    }
+
+    /// Tells subscribers of a tender that its status or deadline changed.
+    async fn tender_event(
+        &self,
+        txn: &crate::db::WriteTransaction,
+        row: &tender::Model,
+        kind: &str,
+        now: DateTime<Utc>,
+    ) -> ServiceResult<()> {
+        let payload = json!({ "kind": kind, "status": row.status, "deadline": row.deadline_at });
+        Ok(self.events.publish(txn, now, Topic::Tender, row.id, payload).await?)
+    }
+
+    /// Mails a newly published tender to the verified suppliers that sell its category.
+    async fn announce(
+        &self,
+        txn: &crate::db::WriteTransaction,
+        row: &tender::Model,
+        now: DateTime<Utc>,
+    ) -> ServiceResult<()> {
+        let commodity = commodity::Entity::find_by_id(row.commodity_id)
+            .one(txn)
+            .await?
+            .ok_or_else(|| ServiceError::internal("tender without commodity"))?;
+        let suppliers: Vec<Uuid> = organisation::Entity::find()
+            .select_only()
+            .column(organisation::Column::Id)
+            .filter(organisation::Column::Kind.eq(OrganisationKind::Supplier.as_str()))
+            .filter(organisation::Column::Status.eq(domain::organisation::OrganisationStatus::Verified.as_str()))
+            .filter(
+                organisation::Column::Id.in_subquery(
+                    sea_orm::sea_query::Query::select()
+                        .column(organisation_category::Column::OrganisationId)
+                        .from(organisation_category::Entity)
+                        .and_where(organisation_category::Column::Category.eq(commodity.category.clone()))
+                        .to_owned(),
+                ),
+            )
+            .into_tuple()
+            .all(txn)
+            .await?;
+        let notice = Notice::TenderPublished {
+            tender_title: row.title.clone(),
+            commodity: commodity.name_id,
+            deadline: row.deadline_at,
+        };
+        let id = row.id.to_string();
+        notification::mail_organisations(txn, now, &notice, &suppliers, Subject { kind: "tender", id: &id }).await?;
+        Ok(())
+    }
+
+    /// Mails the bidder the receipt of what it just did, and tells the agency's subscribers the bid count moved.
+    #[allow(clippy::too_many_arguments)]
+    async fn acknowledge_bid(
+        &self,
+        txn: &crate::db::WriteTransaction,
+        actor: &Actor,
+        row: &tender::Model,
+        lot: &lot::Model,
+        stored: &bid_version::Model,
+        count_changed: bool,
+        now: DateTime<Utc>,
+    ) -> ServiceResult<()> {
+        let notice = Notice::BidReceived {
+            tender_title: row.title.clone(),
+            lot_number: lot.number,
+            action: stored.action.clone(),
+            version: stored.version,
+            receipt_hash: stored.commitment_hash.clone(),
+            received_at: stored.received_at,
+        };
+        let id = stored.bid_id.to_string();
+        notification::mail_organisations(txn, now, &notice, &[actor.organisation_id], Subject { kind: "bid", id: &id })
+            .await?;
+        if count_changed {
+            self.events.publish(txn, now, Topic::Bids, row.id, json!({ "action": stored.action })).await?;
+        }
+        Ok(())
+    }
+
+    /// Remembers that a supplier opened an open tender, so its closing reminder can reach those who looked but did
+    /// not bid. Written once per supplier and tender.
+    pub async fn record_view(&self, actor: &Actor, row: &tender::Model) -> ServiceResult<()> {
+        if actor.organisation_kind != OrganisationKind::Supplier
+            || effective_status(row, self.clock.now())? != TenderStatus::Open
+        {
+            return Ok(());
+        }
+        let seen = tender_view::Entity::find_by_id((row.id, actor.organisation_id)).one(&self.db).await?;
+        if seen.is_some() {
+            return Ok(());
+        }
+        let txn = begin_write(&self.db).await?;
+        tender_view::Entity::insert(tender_view::ActiveModel {
+            tender_id: Set(row.id),
+            organisation_id: Set(actor.organisation_id),
+            first_viewed_at: Set(self.clock.now()),
+        })
+        .on_conflict(
+            sea_orm::sea_query::OnConflict::columns([
+                tender_view::Column::TenderId,
+                tender_view::Column::OrganisationId,
+            ])
+            .do_nothing()
+            .to_owned(),
+        )
+        .exec_without_returning(&txn)
+        .await?;
+        txn.commit().await?;
+        Ok(())
+    }
+
+    /// Reminds suppliers who opened a tender but have not bid, once, when less than 24 hours remain. Safe on any
+    /// number of nodes: the reminder row is the claim. Returns the tenders reminded about.
+    pub async fn send_closing_reminders(&self) -> ServiceResult<Vec<Uuid>> {
+        let now = self.clock.now();
+        let due: Vec<tender::Model> = tender::Entity::find()
+            .filter(tender::Column::Status.eq(TenderStatus::Open.as_str()))
+            .filter(tender::Column::DeadlineAt.gt(now))
+            .filter(tender::Column::DeadlineAt.lte(now + chrono::Duration::hours(24)))
+            .filter(
+                tender::Column::Id.not_in_subquery(
+                    sea_orm::sea_query::Query::select()
+                        .column(tender_reminder::Column::TenderId)
+                        .from(tender_reminder::Entity)
+                        .to_owned(),
+                ),
+            )
+            .all(&self.db)
+            .await?;
+        let mut reminded = Vec::new();
+        for row in due {
+            let txn = begin_write(&self.db).await?;
+            let claimed = tender_reminder::Entity::insert(tender_reminder::ActiveModel {
+                tender_id: Set(row.id),
+                sent_at: Set(now),
+            })
+            .on_conflict(
+                sea_orm::sea_query::OnConflict::column(tender_reminder::Column::TenderId).do_nothing().to_owned(),
+            )
+            .exec_without_returning(&txn)
+            .await?;
+            if claimed != 1 {
+                continue;
+            }
+            let lookers: Vec<Uuid> = tender_view::Entity::find()
+                .select_only()
+                .column(tender_view::Column::OrganisationId)
+                .filter(tender_view::Column::TenderId.eq(row.id))
+                .filter(
+                    tender_view::Column::OrganisationId.not_in_subquery(
+                        sea_orm::sea_query::Query::select()
+                            .column(bid::Column::SupplierId)
+                            .from(bid::Entity)
+                            .and_where(bid::Column::TenderId.eq(row.id))
+                            .and_where(bid::Column::Status.eq(BID_ACTIVE))
+                            .to_owned(),
+                    ),
+                )
+                .into_tuple()
+                .all(&txn)
+                .await?;
+            let notice = Notice::TenderClosingSoon { tender_title: row.title.clone(), deadline: row.deadline_at };
+            let id = row.id.to_string();
+            notification::mail_organisations(&txn, now, &notice, &lookers, Subject { kind: "tender", id: &id }).await?;
+            txn.commit().await?;
+            reminded.push(row.id);
+        }
+        Ok(reminded)
+    }
+
+    /// Tells each bidder its own result and each cooperative of the pool that the tender was awarded.
+    async fn announce_award(
+        &self,
+        txn: &crate::db::WriteTransaction,
+        row: &tender::Model,
+        orders: &[crate::entities::purchase_order::Model],
+        now: DateTime<Utc>,
+    ) -> ServiceResult<()> {
+        let id = row.id.to_string();
+        let unit = commodity::Entity::find_by_id(row.commodity_id).one(txn).await?.map(|c| c.unit).unwrap_or_default();
+        let lots = lot::Entity::find().filter(lot::Column::TenderId.eq(row.id)).all(txn).await?;
+        let bids = bid::Entity::find()
+            .filter(bid::Column::TenderId.eq(row.id))
+            .filter(bid::Column::Status.eq(BID_ACTIVE))
+            .order_by_asc(bid::Column::Id)
+            .all(txn)
+            .await?;
+        for bid_row in &bids {
+            let lot_number = lots.iter().find(|l| l.id == bid_row.lot_id).map_or(0, |l| l.number);
+            let awarded = bid_row.awarded_quantity_e4.filter(|q| *q > 0).map(from_stored);
+            let notice = Notice::BidResult {
+                tender_title: row.title.clone(),
+                lot_number,
+                awarded_quantity: awarded.map(|q| (q, unit.clone(), from_stored(bid_row.unit_price_e4))),
+            };
+            notification::mail_organisations(
+                txn,
+                now,
+                &notice,
+                &[bid_row.supplier_id],
+                Subject { kind: "tender", id: &id },
+            )
+            .await?;
+        }
+        let cooperatives: Vec<Uuid> = demand_line::Entity::find()
+            .select_only()
+            .column(demand_line::Column::CooperativeId)
+            .distinct()
+            .filter(demand_line::Column::PoolId.eq(row.pool_id))
+            .into_tuple()
+            .all(txn)
+            .await?;
+        for cooperative_id in cooperatives {
+            let count = orders.iter().filter(|o| o.cooperative_id == cooperative_id).count();
+            let notice = Notice::TenderAwardedToCooperative { tender_title: row.title.clone(), orders: count };
+            notification::mail_organisations(txn, now, &notice, &[cooperative_id], Subject { kind: "tender", id: &id })
+                .await?;
+        }
+        Ok(())
     }
 
     /// Whether a supplier sells the tender's category.
@@ -547,6 +803,7 @@ impl TenderingService {
         let summary =
             json!({ "tender": row.id, "lot": lot.id, "version": version, "commitmentHash": stored.commitment_hash });
         audit::record(&txn, now, AuditRecord::by(actor, "bid.submitted", "bid", bid_id, summary)).await?;
+        self.acknowledge_bid(&txn, actor, &row, &lot, &stored, true, now).await?;
         txn.commit().await?;
         Ok(BidReceipt::from(&stored))
     }
@@ -614,6 +871,7 @@ impl TenderingService {
         let summary =
             json!({ "tender": row.id, "lot": lot.id, "version": version, "commitmentHash": stored.commitment_hash });
         audit::record(&txn, now, AuditRecord::by(actor, "bid.revised", "bid", bid_id, summary)).await?;
+        self.acknowledge_bid(&txn, actor, &row, &lot, &stored, false, now).await?;
         txn.commit().await?;
         Ok(BidReceipt::from(&stored))
     }
@@ -634,6 +892,7 @@ impl TenderingService {
         Self::apply_version(&txn, &stored, BID_WITHDRAWN).await?;
         let summary = json!({ "tender": row.id, "lot": lot.id, "version": version });
         audit::record(&txn, now, AuditRecord::by(actor, "bid.withdrawn", "bid", bid_id, summary)).await?;
+        self.acknowledge_bid(&txn, actor, &row, &lot, &stored, true, now).await?;
         txn.commit().await?;
         Ok(BidReceipt::from(&stored))
     }
@@ -780,13 +1039,17 @@ impl TenderingService {
                 award_allocation::Entity::insert_many(chunk.to_vec()).exec_without_returning(&txn).await?;
             }
         }
+        let mut closed_row = row;
+        closed_row.status = TenderStatus::Closed.as_str().into();
         if !any_awarded {
             tender::Entity::update_many()
                 .col_expr(tender::Column::Status, Expr::value(TenderStatus::Unsuccessful.as_str()))
                 .filter(tender::Column::Id.eq(tender_id))
                 .exec(&txn)
                 .await?;
+            closed_row.status = TenderStatus::Unsuccessful.as_str().into();
         }
+        self.tender_event(&txn, &closed_row, "CLOSED", now).await?;
         let summary = json!({ "lots": summary_lots, "bids": bids.len() });
         audit::record(&txn, now, AuditRecord::anonymous("tender.closed", "tender", tender_id, summary)).await?;
         txn.commit().await?;
@@ -813,7 +1076,9 @@ impl TenderingService {
         changed.awarded_at = Set(Some(now));
         changed.updated_at = Set(now);
         let updated = changed.update(&txn).await?;
-        let orders = crate::ordering::issue_orders(&txn, &self.order_prefix, &updated, now).await?;
+        let orders = crate::ordering::issue_orders(&txn, &self.events, &self.order_prefix, &updated, now).await?;
+        self.announce_award(&txn, &updated, &orders, now).await?;
+        self.tender_event(&txn, &updated, "AWARDED", now).await?;
         let summary = json!({ "orders": orders.iter().map(|o| o.number.clone()).collect::<Vec<_>>() });
         audit::record(&txn, now, AuditRecord::by(actor, "tender.awarded", "tender", tender_id, summary)).await?;
         txn.commit().await?;

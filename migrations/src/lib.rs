@@ -12,6 +12,7 @@ mod helpers;
 mod m20261128_000001_foundation;
 mod m20261128_000002_tendering;
 mod m20261128_000003_ordering;
+mod m20261128_000004_notifications;
 
 pub struct Migrator;
 
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000001_foundation::Migration),
             Box::new(m20261128_000002_tendering::Migration),
             Box::new(m20261128_000003_ordering::Migration),
+            Box::new(m20261128_000004_notifications::Migration),
         ]
     }
 }

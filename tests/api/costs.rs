@@ -14,7 +14,7 @@ async fn statements_for(app: &TestApp, token: &str, query: &str, first: i32) -> 
 #[tokio::test]
 async fn nested_lists_cost_the_same_for_two_rows_or_twenty() {
     // The background closer stays quiet so that only this request's statements are counted.
-    let app = spawn_app_with(&[("LUMBUNG_CLOSE_INTERVAL_MS", "3600000")]).await;
+    let app = spawn_app_with(&[("LUMBUNG_CLOSE_INTERVAL_MS", "3600000"), ("LUMBUNG_MAIL_WORKER", "false")]).await;
     let (admin, agency) = app.bootstrap().await;
     for i in 0..12 {
         app.register(cooperative_input(&format!("Koperasi{i}"), &format!("k{i}@kmp.test"))).await;

@@ -11,6 +11,9 @@ use serde_json::{Value, json};
 use tokio::sync::oneshot;
 use uuid::Uuid;
 
+pub mod smtp;
+pub mod subscriber;
+
 /// The secret every test server signs with, so tests can forge tokens with it and without it.
 pub const TEST_JWT_SECRET: &str = "test-secret-for-lumbung-end-to-end-tests-0123456789";
 pub const PASSWORD: &str = "kata-sandi-yang-kuat-1";
@@ -23,6 +26,8 @@ pub fn start_instant() -> DateTime<Utc> {
 /// A database made for one test and removed after it.
 pub struct TestDatabase {
     pub url: String,
+    /// Where the servers on this database write e-mail when no SMTP server is configured.
+    pub outbox_dir: std::path::PathBuf,
     cleanup: Cleanup,
 }
 
@@ -46,11 +51,19 @@ impl TestDatabase {
                     .unwrap_or_else(|e| panic!("create database {name}: {e}"));
                 let _ = admin.close().await;
                 let base = admin_url.rsplit_once('/').map_or(admin_url.as_str(), |(base, _)| base);
-                Self { url: format!("{base}/{name}"), cleanup: Cleanup::Postgres { admin_url, name } }
+                Self {
+                    url: format!("{base}/{name}"),
+                    outbox_dir: outbox_dir(),
+                    cleanup: Cleanup::Postgres { admin_url, name },
+                }
             }
             None => {
                 let path = std::env::temp_dir().join(format!("lumbung-test-{}.db", Uuid::new_v4().simple()));
-                Self { url: format!("sqlite://{}?mode=rwc", path.display()), cleanup: Cleanup::SqliteFile(path) }
+                Self {
+                    url: format!("sqlite://{}?mode=rwc", path.display()),
+                    outbox_dir: outbox_dir(),
+                    cleanup: Cleanup::SqliteFile(path),
+                }
             }
         }
     }
@@ -60,8 +73,13 @@ impl TestDatabase {
     }
 }
 
+fn outbox_dir() -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("lumbung-test-outbox-{}", Uuid::new_v4().simple()))
+}
+
 impl Drop for TestDatabase {
     fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.outbox_dir);
         match &self.cleanup {
             Cleanup::SqliteFile(path) => {
                 for suffix in ["", "-wal", "-shm"] {
@@ -112,8 +130,12 @@ pub async fn spawn_app() -> TestApp {
 
 /// Starts a server on an existing test database (a second node, or a restart).
 pub async fn spawn_on(database: Arc<TestDatabase>, environment: &[(&str, &str)]) -> TestApp {
-    let mut variables: Vec<(String, String)> =
-        vec![("DATABASE_URL".into(), database.url.clone()), ("JWT_SECRET".into(), TEST_JWT_SECRET.into())];
+    let mut variables: Vec<(String, String)> = vec![
+        ("DATABASE_URL".into(), database.url.clone()),
+        ("JWT_SECRET".into(), TEST_JWT_SECRET.into()),
+        ("LUMBUNG_OUTBOX_DIR".into(), database.outbox_dir.display().to_string()),
+        ("LUMBUNG_MAIL_INTERVAL_MS".into(), "100".into()),
+    ];
     variables.extend(environment.iter().map(|(k, v)| (k.to_string(), v.to_string())));
     let settings =
         Settings::from_lookup(|name| variables.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.clone()))

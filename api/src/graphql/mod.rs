@@ -6,14 +6,16 @@ pub mod error;
 pub mod guard;
 pub mod identity;
 pub mod limits;
+pub mod live;
 pub mod loaders;
+pub mod notifications;
 pub mod ordering;
 pub mod organisation;
 pub mod pagination;
 pub mod pooling;
 pub mod tendering;
 
-use async_graphql::{EmptySubscription, ID, MergedObject, SDLExportOptions, Schema, SchemaBuilder};
+use async_graphql::{ID, MergedObject, SDLExportOptions, Schema, SchemaBuilder};
 use chrono::{DateTime, NaiveDate, Utc};
 use infra::{ServiceError, config::GraphqlLimits, services::Services};
 use uuid::Uuid;
@@ -25,6 +27,8 @@ use self::{
     guard::AuthorisationAudit,
     identity::{IdentityMutation, IdentityQuery},
     limits::QueryShapeLimits,
+    live::Subscription,
+    notifications::{NotificationMutation, NotificationQuery},
     ordering::{OrderingMutation, OrderingQuery},
     organisation::{OrganisationMutation, OrganisationQuery},
     pagination::MaxPageSize,
@@ -41,6 +45,7 @@ pub struct Query(
     PoolingQuery,
     TenderingQuery,
     OrderingQuery,
+    NotificationQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -51,13 +56,14 @@ pub struct Mutation(
     PoolingMutation,
     TenderingMutation,
     OrderingMutation,
+    NotificationMutation,
 );
 
-pub type LumbungSchema = Schema<Query, Mutation, EmptySubscription>;
+pub type LumbungSchema = Schema<Query, Mutation, Subscription>;
 
 /// The one schema definition, used by `serve` and `export-schema` alike.
-pub fn schema_builder(limits: &GraphqlLimits, production: bool) -> SchemaBuilder<Query, Mutation, EmptySubscription> {
-    let builder = Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+pub fn schema_builder(limits: &GraphqlLimits, production: bool) -> SchemaBuilder<Query, Mutation, Subscription> {
+    let builder = Schema::build(Query::default(), Mutation::default(), Subscription)
         .limit_depth(limits.max_depth)
         .limit_complexity(limits.max_complexity)
         .limit_recursive_depth(limits.max_recursive_depth)

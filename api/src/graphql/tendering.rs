@@ -469,7 +469,15 @@ impl TenderingQuery {
     async fn tender(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Tender>> {
         let actor = require(ctx, Permission::ViewTendering)?;
         let id = parse_id("id", &id)?;
-        Ok(ctx.data::<Services>()?.tendering.tender(actor, id).await.api()?.map(Tender))
+        let tendering = &ctx.data::<Services>()?.tendering;
+        let found = tendering.tender(actor, id).await.api()?;
+        if let Some(row) = &found {
+            // Only for the closing reminder: a failure here must not cost the supplier its read.
+            if let Err(error) = tendering.record_view(actor, row).await {
+                tracing::warn!(%error, "could not record that a supplier opened a tender");
+            }
+        }
+        Ok(found.map(Tender))
     }
 
     /// Every version of a bid: its own supplier at any time; the agency once bidding has closed.
@@ -528,6 +536,19 @@ impl TenderingMutation {
         let actor = require(ctx, Permission::ManageTendering)?;
         let id = parse_id("id", &id)?;
         Ok(Tender(ctx.data::<Services>()?.tendering.cancel(actor, id, &reason).await.api()?))
+    }
+
+    /// Moves an open tender's deadline later, before it passes, saying why.
+    async fn extend_tender_deadline(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        deadline: DateTime<Utc>,
+        reason: String,
+    ) -> async_graphql::Result<Tender> {
+        let actor = require(ctx, Permission::ManageTendering)?;
+        let id = parse_id("id", &id)?;
+        Ok(Tender(ctx.data::<Services>()?.tendering.extend_deadline(actor, id, deadline, &reason).await.api()?))
     }
 
     /// Confirms the proposed award of a closed tender.

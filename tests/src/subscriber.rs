@@ -1,0 +1,116 @@
+//! A GraphQL subscription client over WebSocket speaking `graphql-transport-ws`, as a browser client would.
+
+use std::time::Duration;
+
+use futures::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio::net::TcpStream;
+use tokio_tungstenite::{
+    MaybeTlsStream, WebSocketStream, connect_async,
+    tungstenite::{Message, client::IntoClientRequest, http::HeaderValue},
+};
+
+type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// One connection (`connection_init` done) carrying one subscription.
+#[derive(Debug)]
+pub struct Subscriber {
+    socket: Socket,
+}
+
+/// How a connection attempt ended.
+#[derive(Debug)]
+pub enum Connected {
+    Acknowledged(Subscriber),
+    /// The server closed the connection, with its close code (4403 when the token is refused).
+    Closed(Option<u16>),
+}
+
+impl Subscriber {
+    /// Opens `/graphql/ws` on `http_address` and sends `connection_init` with the access token, if any.
+    pub async fn connect(http_address: &str, access_token: Option<&str>) -> Connected {
+        let url = format!("{}/graphql/ws", http_address.replacen("http://", "ws://", 1));
+        let mut request = url.into_client_request().unwrap_or_else(|e| panic!("request: {e}"));
+        request.headers_mut().insert("Sec-WebSocket-Protocol", HeaderValue::from_static("graphql-transport-ws"));
+        let (mut socket, _) = connect_async(request).await.unwrap_or_else(|e| panic!("connect: {e}"));
+        let payload =
+            access_token.map_or_else(|| json!({}), |token| json!({ "authorization": format!("Bearer {token}") }));
+        send(&mut socket, json!({ "type": "connection_init", "payload": payload })).await;
+        loop {
+            match next_message(&mut socket, Duration::from_secs(10)).await {
+                Some(Incoming::Json(message)) if message["type"] == "connection_ack" => {
+                    return Connected::Acknowledged(Self { socket });
+                }
+                Some(Incoming::Json(_)) => continue,
+                Some(Incoming::Closed(code)) => return Connected::Closed(code),
+                None => return Connected::Closed(None),
+            }
+        }
+    }
+
+    /// Connects with a token and panics unless the server acknowledges.
+    pub async fn connected(http_address: &str, access_token: &str) -> Self {
+        match Self::connect(http_address, Some(access_token)).await {
+            Connected::Acknowledged(subscriber) => subscriber,
+            Connected::Closed(code) => panic!("connection refused with close code {code:?}"),
+        }
+    }
+
+    /// Starts the subscription `query` with `variables` (operation id "1").
+    pub async fn subscribe(&mut self, query: &str, variables: Value) {
+        send(
+            &mut self.socket,
+            json!({ "id": "1", "type": "subscribe", "payload": { "query": query, "variables": variables } }),
+        )
+        .await;
+    }
+
+    /// The next `next` payload (`{"data": ...}` or `{"errors": ...}`), an `error` message's payload as
+    /// `{"errors": ...}`, or `None` when nothing arrives within `timeout` or the stream completes.
+    pub async fn next(&mut self, timeout: Duration) -> Option<Value> {
+        loop {
+            match next_message(&mut self.socket, timeout).await? {
+                Incoming::Json(message) => match message["type"].as_str() {
+                    Some("next") => return Some(message["payload"].clone()),
+                    Some("error") => return Some(json!({ "errors": message["payload"].clone() })),
+                    Some("complete") => return None,
+                    Some("ping") => send(&mut self.socket, json!({ "type": "pong" })).await,
+                    _ => continue,
+                },
+                Incoming::Closed(_) => return None,
+            }
+        }
+    }
+
+    /// Every payload that arrives until `quiet` passes without one.
+    pub async fn drain(&mut self, quiet: Duration) -> Vec<Value> {
+        let mut all = Vec::new();
+        while let Some(payload) = self.next(quiet).await {
+            all.push(payload);
+        }
+        all
+    }
+}
+
+enum Incoming {
+    Json(Value),
+    Closed(Option<u16>),
+}
+
+async fn send(socket: &mut Socket, message: Value) {
+    socket.send(Message::text(message.to_string())).await.unwrap_or_else(|e| panic!("send: {e}"));
+}
+
+async fn next_message(socket: &mut Socket, timeout: Duration) -> Option<Incoming> {
+    loop {
+        let message = tokio::time::timeout(timeout, socket.next()).await.ok()?;
+        match message {
+            Some(Ok(Message::Text(text))) => {
+                return Some(Incoming::Json(serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON: {e}"))));
+            }
+            Some(Ok(Message::Close(frame))) => return Some(Incoming::Closed(frame.map(|f| u16::from(f.code)))),
+            Some(Ok(_)) => continue,
+            Some(Err(_)) | None => return Some(Incoming::Closed(None)),
+        }
+    }
+}
