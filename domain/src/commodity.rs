@@ -44,6 +44,19 @@ text_enum! {
     }
 }
 
+impl Unit {
+    /// How the unit is written for people in Indonesia (in messages, not in the API).
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Self::Kilogram => "kg",
+            Self::Litre => "liter",
+            Self::Cylinder => "tabung",
+            Self::Gallon => "galon",
+            Self::Sack50Kg => "karung 50 kg",
+        }
+    }
+}
+
 text_enum! {
     /// What kind of goods a commodity is; suppliers declare the categories they sell.
     Category {

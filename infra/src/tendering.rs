@@ -569,7 +569,12 @@ impl TenderingService {
         now: DateTime<Utc>,
     ) -> ServiceResult<()> {
         let id = row.id.to_string();
-        let unit = commodity::Entity::find_by_id(row.commodity_id).one(txn).await?.map(|c| c.unit).unwrap_or_default();
+        let unit = commodity::Entity::find_by_id(row.commodity_id)
+            .one(txn)
+            .await?
+            .and_then(|c| domain::commodity::Unit::parse(&c.unit).ok())
+            .map_or("", domain::commodity::Unit::symbol)
+            .to_owned();
         let lots = lot::Entity::find().filter(lot::Column::TenderId.eq(row.id)).all(txn).await?;
         let bids = bid::Entity::find()
             .filter(bid::Column::TenderId.eq(row.id))

@@ -7,6 +7,8 @@ mod catalogue;
 mod conventions;
 mod costs;
 mod hostile_input;
+mod live;
+mod notifications;
 mod ordering;
 mod organisations;
 mod tendering;

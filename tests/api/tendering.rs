@@ -102,9 +102,15 @@ impl Season {
 /// The agency, three Kedungkandang cooperatives with their RDKK allocations, five fertiliser suppliers and an open
 /// pool for subsidised urea, at 25 November 09:00 WIB.
 pub(crate) async fn season() -> Season {
+    season_with(&[]).await
+}
+
+/// As [`season`], with more server settings (e.g. `SMTP_URL`).
+pub(crate) async fn season_with(settings: &[(&str, &str)]) -> Season {
     // The clock jumps days ahead in these tests: access tokens live for the whole season here.
-    let app =
-        spawn_app_with(&[("LUMBUNG_CLOSE_INTERVAL_MS", "50"), ("LUMBUNG_ACCESS_TOKEN_TTL_SECONDS", "2592000")]).await;
+    let mut environment = vec![("LUMBUNG_CLOSE_INTERVAL_MS", "50"), ("LUMBUNG_ACCESS_TOKEN_TTL_SECONDS", "2592000")];
+    environment.extend_from_slice(settings);
+    let app = spawn_app_with(&environment).await;
     let (_, agency) = app.bootstrap().await;
     let token = Some(agency.access_token.as_str());
     app.gql(

@@ -22,7 +22,7 @@ pub struct Subscriber {
 #[derive(Debug)]
 pub enum Connected {
     Acknowledged(Subscriber),
-    /// The server closed the connection, with its close code (4403 when the token is refused).
+    /// The server closed the connection, with its close code.
     Closed(Option<u16>),
 }
 
