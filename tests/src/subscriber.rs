@@ -21,7 +21,7 @@ pub struct Subscriber {
 /// How a connection attempt ended.
 #[derive(Debug)]
 pub enum Connected {
-    Acknowledged(Subscriber),
+    Acknowledged(Box<Subscriber>),
     /// The server closed the connection, with its close code.
     Closed(Option<u16>),
 }
@@ -39,7 +39,7 @@ impl Subscriber {
         loop {
             match next_message(&mut socket, Duration::from_secs(10)).await {
                 Some(Incoming::Json(message)) if message["type"] == "connection_ack" => {
-                    return Connected::Acknowledged(Self { socket });
+                    return Connected::Acknowledged(Box::new(Self { socket }));
                 }
                 Some(Incoming::Json(_)) => continue,
                 Some(Incoming::Closed(code)) => return Connected::Closed(code),
@@ -51,7 +51,7 @@ impl Subscriber {
     /// Connects with a token and panics unless the server acknowledges.
     pub async fn connected(http_address: &str, access_token: &str) -> Self {
         match Self::connect(http_address, Some(access_token)).await {
-            Connected::Acknowledged(subscriber) => subscriber,
+            Connected::Acknowledged(subscriber) => *subscriber,
             Connected::Closed(code) => panic!("connection refused with close code {code:?}"),
         }
     }
