@@ -28,6 +28,7 @@ use tower_http::{
     trace::{DefaultOnResponse, TraceLayer},
 };
 
+use crate::exports;
 use crate::graphql::{
     LumbungSchema, build_schema,
     error::assign_missing_codes,
@@ -59,6 +60,12 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/graphql", get(graphql_get).post(graphql_post))
         .route("/graphql/ws", get(graphql_ws))
+        .route("/exports/price-indicators.csv", get(exports::price_indicators_csv))
+        .route("/exports/price-disparity.csv", get(exports::price_disparity_csv))
+        .route("/exports/price-alerts.csv", get(exports::price_alerts_csv))
+        .route("/exports/red-flags.csv", get(exports::red_flags_csv))
+        .route("/exports/ocds.jsonl", get(exports::ocds_bulk))
+        .route("/exports/ocds/{file}", get(exports::ocds_package))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics_text))
@@ -88,7 +95,7 @@ fn error_response(status: StatusCode, code: &str, message: &str) -> Response {
     (status, Json(body)).into_response()
 }
 
-async fn caller(services: &Services, headers: &HeaderMap) -> Caller {
+pub(crate) async fn caller(services: &Services, headers: &HeaderMap) -> Caller {
     let Some(value) = headers.get(header::AUTHORIZATION) else {
         return Caller::Anonymous;
     };

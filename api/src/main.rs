@@ -29,6 +29,12 @@ enum Command {
     Migrate,
     /// Print the GraphQL schema (SDL).
     ExportSchema,
+    /// Write every published tender as an OCDS release package, one per line (JSON Lines), to standard output.
+    ExportOcds {
+        /// Only tenders changed since this instant (RFC 3339).
+        #[arg(long)]
+        since: Option<chrono::DateTime<chrono::Utc>>,
+    },
     /// Create a platform admin. The password is read from LUMBUNG_ADMIN_PASSWORD or the first line of standard input.
     CreateAdmin {
         #[arg(long)]
@@ -67,6 +73,11 @@ async fn main() -> anyhow::Result<()> {
             let services = infra::services::Services::new(db, Arc::new(SystemClock), &settings)?;
             let user = services.identity.create_platform_admin(&email, &name, &password).await?;
             println!("platform admin {} created (id {})", user.email, user.id);
+        }
+        Command::ExportOcds { since } => {
+            let db = infra::db::connect_and_migrate(&settings.database_url).await?;
+            let services = infra::services::Services::new(db, Arc::new(SystemClock), &settings)?;
+            print!("{}", services.open_data.bulk_unchecked(since).await?);
         }
         Command::Serve { bind, demo } => serve(settings, &bind, demo).await?,
     }

@@ -68,10 +68,12 @@ pub enum Permission {
     SubmitBids,
     /// Read the pools and tenders that concern one's organisation.
     ViewTendering,
+    /// Record market survey prices; read price indicators, alerts, red flags; export open data (the agency).
+    MonitorPrices,
 }
 
 impl Permission {
-    pub const ALL: [Self; 12] = [
+    pub const ALL: [Self; 13] = [
         Self::ViewOwnOrganisation,
         Self::ManageOwnUsers,
         Self::ViewAllOrganisations,
@@ -84,6 +86,7 @@ impl Permission {
         Self::SubmitDemand,
         Self::SubmitBids,
         Self::ViewTendering,
+        Self::MonitorPrices,
     ];
 
     /// Whether the permission changes the marketplace, and so needs a verified organisation.
@@ -118,7 +121,7 @@ impl Actor {
                 matches!(self.role, Role::AgencyAnalyst | Role::PlatformAdmin)
             }
             ManageOrganisations => self.role == Role::PlatformAdmin,
-            ManageTendering => self.role == Role::AgencyAnalyst,
+            ManageTendering | MonitorPrices => self.role == Role::AgencyAnalyst,
             SubmitDemand => self.role == Role::CoopStaff,
             SubmitBids => self.role == Role::SupplierSales,
             ViewTendering => true,
@@ -178,6 +181,7 @@ fn describe(permission: Permission) -> &'static str {
         Permission::SubmitDemand => "submit demand (cooperative staff only)",
         Permission::SubmitBids => "bid (supplier sales staff only)",
         Permission::ViewTendering => "view pools and tenders",
+        Permission::MonitorPrices => "monitor prices and export open data (agency analysts only)",
     }
 }
 

@@ -16,7 +16,9 @@ pub mod money;
 pub mod notification;
 pub mod organisation;
 pub mod pool;
+pub mod price_stats;
 pub mod purchase_order;
+pub mod red_flags;
 pub mod tender;
 
 pub use error::RuleError;

@@ -169,6 +169,15 @@ pub enum Notice {
         status: String,
         reason: Option<String>,
     },
+    /// To agency analysts: a price was observed above the HET.
+    PriceAlert {
+        commodity: String,
+        area: String,
+        price: Decimal,
+        ceiling: Decimal,
+        day: chrono::NaiveDate,
+        source: String,
+    },
 }
 
 impl Notice {
@@ -184,6 +193,7 @@ impl Notice {
             Self::DispatchRecorded { .. } => NotificationKind::DispatchRecorded,
             Self::DeliveryConfirmed { .. } => NotificationKind::DeliveryConfirmed,
             Self::OrganisationReviewed { .. } => NotificationKind::OrganisationReviewed,
+            Self::PriceAlert { .. } => NotificationKind::PriceAlert,
         }
     }
 
@@ -329,6 +339,19 @@ impl Notice {
                         &format!("The cooperative confirmed delivery of order {order_number}: accepted {accepted}."),
                     )
                 }
+            }
+            Self::PriceAlert { commodity, area, price, ceiling, day, source } => {
+                let (price, ceiling, day) = (rupiah(*price), rupiah(*ceiling), day.format("%d-%m-%Y"));
+                bilingual(
+                    &format!("Peringatan harga: {commodity} di atas HET"),
+                    &format!("Price alert: {commodity} above the HET"),
+                    &format!(
+                        "Harga {commodity} di {area} pada {day} tercatat {price}, di atas HET {ceiling} (sumber: {source}).\nPeriksa daftar peringatan di Lumbung."
+                    ),
+                    &format!(
+                        "{commodity} in {area} on {day} was observed at {price}, above the HET of {ceiling} (source: {source}).\nSee the alert list in Lumbung."
+                    ),
+                )
             }
             Self::OrganisationReviewed { organisation, status, reason } => {
                 let (status_id, status_en) = match status.as_str() {

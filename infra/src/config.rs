@@ -49,6 +49,15 @@ pub struct Settings {
     /// Prefix of purchase order numbers, e.g. `KMP-MLG` gives `KMP-MLG-2026-000123`.
     pub order_prefix: String,
     pub mail: MailSettings,
+    /// Price stability: a period whose coefficient of variation exceeds this percentage is unstable (the trade
+    /// ministry counts up to 9 % as stable).
+    pub cv_threshold_percent: rust_decimal::Decimal,
+    /// A period-over-period change beyond this percentage (either way) is an alert.
+    pub change_threshold_percent: rust_decimal::Decimal,
+    /// The OCDS ocid prefix registered for this publisher; each tender's ocid is `<prefix>-<tender id>`.
+    pub ocid_prefix: String,
+    /// Where exported OCDS packages say they were published.
+    pub public_url: String,
 }
 
 /// Where e-mail goes and how hard the outbox worker tries.
@@ -129,6 +138,14 @@ impl Settings {
             max_body_bytes: number(&value, "LUMBUNG_MAX_BODY_BYTES", 1024 * 1024)?,
             close_interval_ms: number(&value, "LUMBUNG_CLOSE_INTERVAL_MS", 1000)?,
             order_prefix: value("LUMBUNG_ORDER_PREFIX").unwrap_or_else(|| "KMP-MLG".to_owned()),
+            cv_threshold_percent: number(&value, "LUMBUNG_CV_THRESHOLD_PERCENT", rust_decimal::Decimal::from(9))?,
+            change_threshold_percent: number(
+                &value,
+                "LUMBUNG_PRICE_CHANGE_THRESHOLD_PERCENT",
+                rust_decimal::Decimal::from(10),
+            )?,
+            ocid_prefix: value("LUMBUNG_OCID_PREFIX").unwrap_or_else(|| "ocds-lmbng1".to_owned()),
+            public_url: value("LUMBUNG_PUBLIC_URL").unwrap_or_else(|| "http://127.0.0.1:8080".to_owned()),
             mail: MailSettings {
                 smtp_url: value("SMTP_URL"),
                 outbox_dir: value("LUMBUNG_OUTBOX_DIR").unwrap_or_else(|| "outbox".to_owned()).into(),

@@ -124,6 +124,8 @@ pub enum Topic {
     Bids,
     /// A purchase order changed. Subject: the order; the payload names its two parties.
     Order,
+    /// A price was observed above its HET. Subject: the alert. For the agency.
+    PriceAlert,
 }
 
 impl Topic {
@@ -132,11 +134,12 @@ impl Topic {
             Self::Tender => "TENDER",
             Self::Bids => "BIDS",
             Self::Order => "ORDER",
+            Self::PriceAlert => "PRICE_ALERT",
         }
     }
 
     fn parse(value: &str) -> Option<Self> {
-        [Self::Tender, Self::Bids, Self::Order].into_iter().find(|topic| topic.as_str() == value)
+        [Self::Tender, Self::Bids, Self::Order, Self::PriceAlert].into_iter().find(|topic| topic.as_str() == value)
     }
 }
 

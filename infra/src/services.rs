@@ -13,8 +13,11 @@ use crate::{
     identity::IdentityService,
     mailer::Mailer,
     notification::{EventBus, NotificationPreferences},
+    open_data::OpenData,
     ordering::OrderingService,
     pooling::PoolingService,
+    prices::{PriceService, Thresholds},
+    red_flags::RedFlagService,
     tendering::TenderingService,
     tokens::AccessTokens,
 };
@@ -32,6 +35,9 @@ pub struct Services {
     pub events: EventBus,
     pub mailer: Mailer,
     pub preferences: NotificationPreferences,
+    pub prices: PriceService,
+    pub red_flags: RedFlagService,
+    pub open_data: OpenData,
     /// Statements run so far through `db` (see [`crate::db::QueryCounter`]).
     pub queries: crate::db::QueryCounter,
 }
@@ -41,6 +47,7 @@ impl Services {
         let access_tokens =
             Arc::new(AccessTokens::new(&settings.jwt_secret, Duration::seconds(settings.access_token_ttl_seconds))?);
         let events = EventBus::default();
+        let ordering = OrderingService::new(db.clone(), clock.clone(), settings.order_prefix.clone(), events.clone());
         Ok(Self {
             identity: IdentityService::new(
                 db.clone(),
@@ -52,9 +59,25 @@ impl Services {
             audit: AuditLog::new(db.clone()),
             pooling: PoolingService::new(db.clone(), clock.clone()),
             tendering: TenderingService::new(db.clone(), clock.clone(), settings.order_prefix.clone(), events.clone()),
-            ordering: OrderingService::new(db.clone(), clock.clone(), settings.order_prefix.clone(), events.clone()),
+            ordering: ordering.clone(),
+            red_flags: RedFlagService::new(db.clone(), clock.clone(), ordering),
+            open_data: OpenData::new(
+                db.clone(),
+                clock.clone(),
+                settings.ocid_prefix.clone(),
+                settings.public_url.clone(),
+            ),
             mailer: Mailer::new(db.clone(), clock.clone(), &settings.mail)?,
             preferences: NotificationPreferences::new(db.clone(), clock.clone()),
+            prices: PriceService::new(
+                db.clone(),
+                clock.clone(),
+                events.clone(),
+                Thresholds {
+                    cv_percent: settings.cv_threshold_percent,
+                    change_percent: settings.change_threshold_percent,
+                },
+            ),
             events,
             queries: crate::db::QueryCounter::default(),
             db,

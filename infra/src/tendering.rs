@@ -1083,6 +1083,22 @@ impl TenderingService {
         let updated = changed.update(&txn).await?;
         let orders = crate::ordering::issue_orders(&txn, &self.events, &self.order_prefix, &updated, now).await?;
         self.announce_award(&txn, &updated, &orders, now).await?;
+        // Each awarded line is a price observation of the pooled price.
+        let this_tender = sea_orm::sea_query::Query::select()
+            .column(crate::entities::purchase_order::Column::Id)
+            .from(crate::entities::purchase_order::Entity)
+            .and_where(crate::entities::purchase_order::Column::TenderId.eq(tender_id))
+            .to_owned();
+        let observations = crate::ordering::price_observations(
+            &txn,
+            this_tender,
+            crate::prices::SOURCE_AWARD,
+            &updated,
+            now,
+            |line| from_stored(line.quantity_e4),
+        )
+        .await?;
+        crate::prices::record(&txn, &self.events, now, observations).await?;
         self.tender_event(&txn, &updated, "AWARDED", now).await?;
         let summary = json!({ "orders": orders.iter().map(|o| o.number.clone()).collect::<Vec<_>>() });
         audit::record(&txn, now, AuditRecord::by(actor, "tender.awarded", "tender", tender_id, summary)).await?;

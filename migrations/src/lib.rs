@@ -13,6 +13,7 @@ mod m20261128_000001_foundation;
 mod m20261128_000002_tendering;
 mod m20261128_000003_ordering;
 mod m20261128_000004_notifications;
+mod m20261128_000005_prices;
 
 pub struct Migrator;
 
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000002_tendering::Migration),
             Box::new(m20261128_000003_ordering::Migration),
             Box::new(m20261128_000004_notifications::Migration),
+            Box::new(m20261128_000005_prices::Migration),
         ]
     }
 }

@@ -43,6 +43,7 @@ pub enum Permission {
     SubmitDemand,
     SubmitBids,
     ViewTendering,
+    MonitorPrices,
 }
 
 /// A person who logs in, within one organisation.

@@ -218,6 +218,39 @@ async fn follow(following: Following, after: Option<i64>) -> async_graphql::Resu
     }))
 }
 
+/// A price observed above its HET, as it is recorded.
+#[derive(SimpleObject)]
+pub struct PriceAlertEvent {
+    pub cursor: String,
+    pub alert_id: ID,
+    pub commodity_id: ID,
+    pub kecamatan: String,
+    pub city: String,
+    pub day: String,
+    pub price: String,
+    pub ceiling: String,
+    pub tender_id: Option<ID>,
+    pub market_name: Option<String>,
+    pub occurred_at: DateTime<Utc>,
+}
+
+fn price_alert_event(event: &LiveEvent) -> PriceAlertEvent {
+    let optional = |key: &str| event.payload.get(key).and_then(serde_json::Value::as_str).map(str::to_owned);
+    PriceAlertEvent {
+        cursor: event.seq.to_string(),
+        alert_id: ID(event.subject_id.to_string()),
+        commodity_id: ID(text(event, "commodityId").to_owned()),
+        kecamatan: text(event, "kecamatan").to_owned(),
+        city: text(event, "city").to_owned(),
+        day: text(event, "day").to_owned(),
+        price: text(event, "price").to_owned(),
+        ceiling: text(event, "ceiling").to_owned(),
+        tender_id: optional("tenderId").map(ID),
+        market_name: optional("marketName"),
+        occurred_at: event.occurred_at,
+    }
+}
+
 #[derive(Default)]
 pub struct Subscription;
 
@@ -271,6 +304,19 @@ impl Subscription {
                 })
             }
         }))
+    }
+
+    /// New price alerts (prices above the HET) as they are recorded: for the agency.
+    async fn price_alerts(
+        &self,
+        ctx: &Context<'_>,
+        after: Option<String>,
+    ) -> async_graphql::Result<impl Stream<Item = PriceAlertEvent> + use<>> {
+        require(ctx, Permission::MonitorPrices)?;
+        let after = parse_cursor(after)?;
+        let services = ctx.data::<Services>()?.clone();
+        let following = Following { services, topic: Topic::PriceAlert, subject: None, visible: Box::new(|_| true) };
+        Ok(follow(following, after).await?.map(|event| price_alert_event(&event)))
     }
 
     /// Changes to purchase orders: those of the caller's own organisation (as cooperative or supplier), or for the

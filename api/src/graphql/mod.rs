@@ -9,10 +9,12 @@ pub mod limits;
 pub mod live;
 pub mod loaders;
 pub mod notifications;
+pub mod open_data;
 pub mod ordering;
 pub mod organisation;
 pub mod pagination;
 pub mod pooling;
+pub mod prices;
 pub mod tendering;
 
 use async_graphql::{ID, MergedObject, SDLExportOptions, Schema, SchemaBuilder};
@@ -29,10 +31,12 @@ use self::{
     limits::QueryShapeLimits,
     live::Subscription,
     notifications::{NotificationMutation, NotificationQuery},
+    open_data::OpenDataQuery,
     ordering::{OrderingMutation, OrderingQuery},
     organisation::{OrganisationMutation, OrganisationQuery},
     pagination::MaxPageSize,
     pooling::{PoolingMutation, PoolingQuery},
+    prices::{PriceMutation, PriceQuery},
     tendering::{TenderingMutation, TenderingQuery},
 };
 
@@ -46,6 +50,8 @@ pub struct Query(
     TenderingQuery,
     OrderingQuery,
     NotificationQuery,
+    PriceQuery,
+    OpenDataQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -57,6 +63,7 @@ pub struct Mutation(
     TenderingMutation,
     OrderingMutation,
     NotificationMutation,
+    PriceMutation,
 );
 
 pub type LumbungSchema = Schema<Query, Mutation, Subscription>;

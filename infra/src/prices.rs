@@ -1,0 +1,842 @@
+//! Price monitoring for Diskopindag: observations, daily rollups, indicators, alerts and market surveys.
+//!
+//! Every observation is written with its day's rollup in the same transaction, so an indicator over any period reads
+//! one rollup row per day and area in range, however many observations lie behind them. Only the median reads the
+//! observations themselves, and only for slices of at most [`MEDIAN_LIMIT`] observations.
+
+use std::{collections::BTreeMap, sync::Arc};
+
+use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
+use domain::{
+    access::{Actor, Permission},
+    clock::{Clock, date_in_wib},
+    commodity::{Place, PriceKind, applicable_price},
+    identity::bounded_text,
+    money::UnitPrice,
+    notification::Notice,
+    organisation::OrganisationKind,
+    price_stats::{self, Moments},
+};
+use rust_decimal::{Decimal, prelude::ToPrimitive};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set, Statement, Value,
+};
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::{
+    ServiceError,
+    audit::{self, AuditRecord},
+    catalogue::to_domain,
+    db::{WriteTransaction, begin_write},
+    entities::{
+        commodity, organisation, price_alert, price_observation, price_reference, price_rollup, published_price,
+    },
+    error::ServiceResult,
+    fixed_point::{from_stored, to_stored},
+    notification::{self, EventBus, Subject, Topic},
+};
+
+pub const SOURCE_AWARD: &str = "AWARD";
+pub const SOURCE_DELIVERY: &str = "DELIVERY";
+pub const SOURCE_SURVEY: &str = "SURVEY";
+pub const ALERT_ABOVE_HET: &str = "ABOVE_HET";
+
+/// Medians are computed from the observations of a slice up to this many; beyond, from nothing (left out).
+pub const MEDIAN_LIMIT: u64 = 200_000;
+
+/// A price seen somewhere, before it is stored.
+#[derive(Debug, Clone)]
+pub struct NewObservation {
+    pub commodity_id: Uuid,
+    pub source: &'static str,
+    pub province: Option<String>,
+    pub city: String,
+    pub kecamatan: String,
+    pub kelurahan: Option<String>,
+    pub observed_at: DateTime<Utc>,
+    pub unit_price: Decimal,
+    pub quantity: Decimal,
+    pub tender_id: Option<Uuid>,
+    pub order_id: Option<Uuid>,
+    pub market_name: Option<String>,
+    pub recorded_by: Option<Uuid>,
+}
+
+type RollupKey = (Uuid, &'static str, NaiveDate, String, String);
+
+/// Stores observations in the caller's transaction with their rollups, and raises an alert (stored, mailed to the
+/// agency, streamed to its subscribers) for each price above the HET that applied.
+pub async fn record(
+    txn: &WriteTransaction,
+    events: &EventBus,
+    now: DateTime<Utc>,
+    observations: Vec<NewObservation>,
+) -> ServiceResult<Vec<price_alert::Model>> {
+    if observations.is_empty() {
+        return Ok(vec![]);
+    }
+    let mut commodity_ids: Vec<Uuid> = observations.iter().map(|o| o.commodity_id).collect();
+    commodity_ids.sort_unstable();
+    commodity_ids.dedup();
+    let references = price_reference::Entity::find()
+        .filter(price_reference::Column::CommodityId.is_in(commodity_ids.clone()))
+        .all(txn)
+        .await?;
+    let mut rows = Vec::with_capacity(observations.len());
+    let mut rollups: BTreeMap<RollupKey, Moments> = BTreeMap::new();
+    let mut alerts = Vec::new();
+    for observation in &observations {
+        let day = date_in_wib(observation.observed_at);
+        let own: Vec<_> = references
+            .iter()
+            .filter(|r| r.commodity_id == observation.commodity_id)
+            .map(to_domain)
+            .collect::<ServiceResult<_>>()?;
+        let place = Place { province: observation.province.clone(), city: Some(observation.city.clone()) };
+        let het = applicable_price(&own, PriceKind::Het, &place, day).map(|r| r.price);
+        let reference = applicable_price(&own, PriceKind::Reference, &place, day).map(|r| r.price);
+        let above = het.is_some_and(|het| observation.unit_price > het);
+        let id = Uuid::now_v7();
+        rows.push(price_observation::ActiveModel {
+            id: Set(id),
+            commodity_id: Set(observation.commodity_id),
+            source: Set(observation.source.to_owned()),
+            city: Set(observation.city.clone()),
+            kecamatan: Set(observation.kecamatan.clone()),
+            kelurahan: Set(observation.kelurahan.clone()),
+            observed_at: Set(observation.observed_at),
+            observed_on: Set(day),
+            unit_price_e4: Set(to_stored(observation.unit_price)?),
+            quantity_e4: Set(to_stored(observation.quantity)?),
+            ceiling_e4: Set(het.or(reference).map(to_stored).transpose()?),
+            above_ceiling: Set(above),
+            tender_id: Set(observation.tender_id),
+            order_id: Set(observation.order_id),
+            market_name: Set(observation.market_name.clone()),
+            recorded_by: Set(observation.recorded_by),
+        });
+        rollups
+            .entry((
+                observation.commodity_id,
+                observation.source,
+                day,
+                observation.city.clone(),
+                observation.kecamatan.clone(),
+            ))
+            .or_default()
+            .add(observation.unit_price, observation.quantity, above);
+        if let (true, Some(het)) = (above, het) {
+            alerts.push(price_alert::Model {
+                id: Uuid::now_v7(),
+                kind: ALERT_ABOVE_HET.to_owned(),
+                commodity_id: observation.commodity_id,
+                source: observation.source.to_owned(),
+                city: observation.city.clone(),
+                kecamatan: observation.kecamatan.clone(),
+                observed_on: day,
+                unit_price_e4: to_stored(observation.unit_price)?,
+                ceiling_e4: to_stored(het)?,
+                observation_id: id,
+                tender_id: observation.tender_id,
+                market_name: observation.market_name.clone(),
+                created_at: now,
+            });
+        }
+    }
+    // Sixteen columns a row: 500 rows stay under both backends' bind-parameter limits.
+    for chunk in rows.chunks(500) {
+        price_observation::Entity::insert_many(chunk.to_vec()).exec_without_returning(txn).await?;
+    }
+    for (key, moments) in &rollups {
+        add_to_rollup(txn, key, moments).await?;
+    }
+    raise_alerts(txn, events, now, &alerts).await?;
+    Ok(alerts)
+}
+
+/// Adds `moments` to a day's rollup row, creating it if needed, in one statement (safe under concurrent writers).
+async fn add_to_rollup(txn: &WriteTransaction, key: &RollupKey, moments: &Moments) -> ServiceResult<()> {
+    let backend = txn.get_database_backend();
+    let (least, greatest) = match backend {
+        DatabaseBackend::Postgres => ("LEAST", "GREATEST"),
+        _ => ("MIN", "MAX"),
+    };
+    let placeholders: Vec<String> =
+        (1..=13).map(|n| if backend == DatabaseBackend::Postgres { format!("${n}") } else { "?".to_owned() }).collect();
+    let sql = format!(
+        "INSERT INTO price_rollup (commodity_id, source, day, city, kecamatan, observations, sum_price_e4, \
+         sum_price_squared, min_price_e4, max_price_e4, sum_quantity_e4, sum_amount_e4, above_ceiling) \
+         VALUES ({}) ON CONFLICT (commodity_id, source, day, city, kecamatan) DO UPDATE SET \
+         observations = price_rollup.observations + excluded.observations, \
+         sum_price_e4 = price_rollup.sum_price_e4 + excluded.sum_price_e4, \
+         sum_price_squared = price_rollup.sum_price_squared + excluded.sum_price_squared, \
+         min_price_e4 = {least}(price_rollup.min_price_e4, excluded.min_price_e4), \
+         max_price_e4 = {greatest}(price_rollup.max_price_e4, excluded.max_price_e4), \
+         sum_quantity_e4 = price_rollup.sum_quantity_e4 + excluded.sum_quantity_e4, \
+         sum_amount_e4 = price_rollup.sum_amount_e4 + excluded.sum_amount_e4, \
+         above_ceiling = price_rollup.above_ceiling + excluded.above_ceiling",
+        placeholders.join(", ")
+    );
+    let (commodity_id, source, day, city, kecamatan) = key;
+    let values: Vec<Value> = vec![
+        (*commodity_id).into(),
+        (*source).into(),
+        (*day).into(),
+        city.clone().into(),
+        kecamatan.clone().into(),
+        i64::try_from(moments.count).unwrap_or(i64::MAX).into(),
+        to_stored(moments.sum_price)?.into(),
+        moments.sum_price_squared.into(),
+        to_stored(moments.min_price.unwrap_or_default())?.into(),
+        to_stored(moments.max_price.unwrap_or_default())?.into(),
+        to_stored(moments.sum_quantity)?.into(),
+        to_stored(moments.sum_amount)?.into(),
+        i64::try_from(moments.count_above_ceiling).unwrap_or(i64::MAX).into(),
+    ];
+    txn.execute_raw(Statement::from_sql_and_values(backend, sql, values)).await?;
+    Ok(())
+}
+
+async fn raise_alerts(
+    txn: &WriteTransaction,
+    events: &EventBus,
+    now: DateTime<Utc>,
+    alerts: &[price_alert::Model],
+) -> ServiceResult<()> {
+    if alerts.is_empty() {
+        return Ok(());
+    }
+    let rows: Vec<price_alert::ActiveModel> = alerts
+        .iter()
+        .map(|a| price_alert::ActiveModel {
+            id: Set(a.id),
+            kind: Set(a.kind.clone()),
+            commodity_id: Set(a.commodity_id),
+            source: Set(a.source.clone()),
+            city: Set(a.city.clone()),
+            kecamatan: Set(a.kecamatan.clone()),
+            observed_on: Set(a.observed_on),
+            unit_price_e4: Set(a.unit_price_e4),
+            ceiling_e4: Set(a.ceiling_e4),
+            observation_id: Set(a.observation_id),
+            tender_id: Set(a.tender_id),
+            market_name: Set(a.market_name.clone()),
+            created_at: Set(a.created_at),
+        })
+        .collect();
+    for chunk in rows.chunks(500) {
+        price_alert::Entity::insert_many(chunk.to_vec()).exec_without_returning(txn).await?;
+    }
+    let agencies: Vec<Uuid> = organisation::Entity::find()
+        .select_only()
+        .column(organisation::Column::Id)
+        .filter(organisation::Column::Kind.eq(OrganisationKind::Agency.as_str()))
+        .into_tuple()
+        .all(txn)
+        .await?;
+    let names: BTreeMap<Uuid, String> = commodity::Entity::find()
+        .filter(commodity::Column::Id.is_in(alerts.iter().map(|a| a.commodity_id)))
+        .all(txn)
+        .await?
+        .into_iter()
+        .map(|c| (c.id, c.name_id))
+        .collect();
+    for alert in alerts {
+        let notice = Notice::PriceAlert {
+            commodity: names.get(&alert.commodity_id).cloned().unwrap_or_default(),
+            area: format!("{}, {}", alert.kecamatan, alert.city),
+            price: from_stored(alert.unit_price_e4),
+            ceiling: from_stored(alert.ceiling_e4),
+            day: alert.observed_on,
+            source: alert.market_name.clone().unwrap_or_else(|| alert.source.to_lowercase()),
+        };
+        let id = alert.id.to_string();
+        notification::mail_organisations(txn, now, &notice, &agencies, Subject { kind: "price_alert", id: &id })
+            .await?;
+        let payload = json!({
+            "kind": alert.kind,
+            "commodityId": alert.commodity_id,
+            "kecamatan": alert.kecamatan,
+            "city": alert.city,
+            "day": alert.observed_on,
+            "price": from_stored(alert.unit_price_e4).to_string(),
+            "ceiling": from_stored(alert.ceiling_e4).to_string(),
+            "tenderId": alert.tender_id,
+            "marketName": alert.market_name,
+        });
+        events.publish(txn, now, Topic::PriceAlert, alert.id, payload).await?;
+    }
+    Ok(())
+}
+
+/// The length of a period indicators are cut into.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Period {
+    Day,
+    Week,
+    Month,
+}
+
+impl Period {
+    /// The first day of the period holding `day` (weeks start on Monday).
+    pub fn start_of(self, day: NaiveDate) -> NaiveDate {
+        match self {
+            Self::Day => day,
+            Self::Week => day - Duration::days(i64::from(day.weekday().num_days_from_monday())),
+            Self::Month => day.with_day(1).unwrap_or(day),
+        }
+    }
+
+    /// The first day of the period before the one starting at `start`.
+    pub fn previous(self, start: NaiveDate) -> NaiveDate {
+        match self {
+            Self::Day => start - Duration::days(1),
+            Self::Week => start - Duration::days(7),
+            Self::Month => self.start_of(start - Duration::days(1)),
+        }
+    }
+}
+
+/// What an analyst asks for.
+#[derive(Debug, Clone)]
+pub struct IndicatorQuery {
+    pub commodity_code: String,
+    /// AWARD (the pooled price), DELIVERY (the price paid for what arrived) or SURVEY (the market price).
+    pub source: &'static str,
+    pub period: Period,
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    /// One kecamatan only.
+    pub kecamatan: Option<String>,
+    /// A row per kecamatan instead of one for all areas.
+    pub by_area: bool,
+}
+
+/// One row of the indicator table.
+#[derive(Debug, Clone)]
+pub struct IndicatorRow {
+    pub period_start: NaiveDate,
+    pub kecamatan: Option<String>,
+    pub moments: Moments,
+    pub median: Option<Decimal>,
+    pub market_mean: Option<Decimal>,
+    pub ceiling: Option<Decimal>,
+    pub ceiling_kind: Option<PriceKind>,
+    pub coefficient_of_variation: Option<Decimal>,
+    pub unstable: bool,
+    pub change_percent: Option<Decimal>,
+    pub savings: Option<Decimal>,
+}
+
+impl IndicatorRow {
+    /// The quantity-weighted mean ÷ the ceiling (the plain mean for market prices, which carry no quantity).
+    pub fn ratio_to_ceiling(&self) -> Option<Decimal> {
+        let price = self.moments.weighted_mean().or_else(|| self.moments.mean())?;
+        price_stats::ratio_to_ceiling(price, self.ceiling?)
+    }
+}
+
+/// Disparity between kecamatan in one period.
+#[derive(Debug, Clone)]
+pub struct DisparityRow {
+    pub period_start: NaiveDate,
+    pub disparity: price_stats::Disparity,
+}
+
+/// An alert in the alert list: stored (a price above the HET) or found in the indicators (instability, a jump).
+#[derive(Debug, Clone)]
+pub struct AlertRow {
+    pub kind: String,
+    pub commodity_id: Uuid,
+    pub day: NaiveDate,
+    pub kecamatan: Option<String>,
+    pub value: Decimal,
+    pub threshold: Decimal,
+    pub tender_ids: Vec<Uuid>,
+    pub market_names: Vec<String>,
+}
+
+/// Thresholds the office sets.
+#[derive(Debug, Clone, Copy)]
+pub struct Thresholds {
+    pub cv_percent: Decimal,
+    pub change_percent: Decimal,
+}
+
+#[derive(Clone)]
+pub struct PriceService {
+    db: DatabaseConnection,
+    clock: Arc<dyn Clock>,
+    events: EventBus,
+    pub thresholds: Thresholds,
+}
+
+/// One market survey price as an analyst enters it.
+#[derive(Debug, Clone)]
+pub struct SurveyInput {
+    pub commodity_code: String,
+    pub market_name: String,
+    pub kelurahan: Option<String>,
+    pub kecamatan: String,
+    pub city: String,
+    pub date: NaiveDate,
+    pub price: Decimal,
+}
+
+/// A survey row that was refused, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RejectedRow {
+    /// The line of the file (the header is line 1).
+    pub line: usize,
+    pub field: String,
+    pub message: String,
+}
+
+impl PriceService {
+    pub fn new(db: DatabaseConnection, clock: Arc<dyn Clock>, events: EventBus, thresholds: Thresholds) -> Self {
+        Self { db, clock, events, thresholds }
+    }
+
+    async fn commodity(&self, code: &str) -> ServiceResult<commodity::Model> {
+        let code = domain::commodity::commodity_code(code)?;
+        commodity::Entity::find()
+            .filter(commodity::Column::Code.eq(code))
+            .one(&self.db)
+            .await?
+            .ok_or_else(|| ServiceError::bad_input("commodityCode", "no commodity has this code"))
+    }
+
+    fn check_survey(&self, input: &SurveyInput, commodities: &[commodity::Model]) -> ServiceResult<NewObservation> {
+        let code = domain::commodity::commodity_code(&input.commodity_code)
+            .map_err(|_| ServiceError::bad_input("commodityCode", "is not a commodity code"))?;
+        let commodity = commodities
+            .iter()
+            .find(|c| c.code == code)
+            .ok_or_else(|| ServiceError::bad_input("commodityCode", "no commodity has this code"))?;
+        let price = UnitPrice::parse("price", input.price)?;
+        let today = date_in_wib(self.clock.now());
+        if input.date > today {
+            return Err(ServiceError::bad_input("date", "a survey cannot be dated in the future"));
+        }
+        if input.date < today - Duration::days(366) {
+            return Err(ServiceError::bad_input("date", "is more than a year ago"));
+        }
+        let noon_wib = input.date.and_hms_opt(5, 0, 0).unwrap_or_default().and_utc();
+        Ok(NewObservation {
+            commodity_id: commodity.id,
+            source: SOURCE_SURVEY,
+            province: None,
+            city: bounded_text("city", &input.city, 2, 100)?,
+            kecamatan: bounded_text("kecamatan", &input.kecamatan, 2, 100)?,
+            kelurahan: input.kelurahan.as_deref().map(|k| bounded_text("kelurahan", k, 2, 100)).transpose()?,
+            observed_at: noon_wib,
+            unit_price: price.value(),
+            quantity: Decimal::ZERO,
+            tender_id: None,
+            order_id: None,
+            market_name: Some(bounded_text("marketName", &input.market_name, 2, 120)?),
+            recorded_by: None,
+        })
+    }
+
+    /// Records market survey prices in one transaction; rows that do not parse are reported and the rest kept.
+    pub async fn record_survey(
+        &self,
+        actor: &Actor,
+        inputs: Vec<(usize, Result<SurveyInput, RejectedRow>)>,
+    ) -> ServiceResult<(usize, Vec<RejectedRow>)> {
+        actor.require(Permission::MonitorPrices)?;
+        let commodities = commodity::Entity::find().all(&self.db).await?;
+        let mut accepted = Vec::new();
+        let mut rejected = Vec::new();
+        for (line, input) in inputs {
+            match input
+                .and_then(|input| self.check_survey(&input, &commodities).map_err(|error| rejected_row(line, error)))
+            {
+                Ok(mut observation) => {
+                    observation.recorded_by = Some(actor.user_id);
+                    accepted.push(observation);
+                }
+                Err(row) => rejected.push(row),
+            }
+        }
+        let count = accepted.len();
+        if count > 0 {
+            let now = self.clock.now();
+            let txn = begin_write(&self.db).await?;
+            record(&txn, &self.events, now, accepted).await?;
+            let summary = json!({ "accepted": count, "rejected": rejected.len() });
+            audit::record(
+                &txn,
+                now,
+                AuditRecord::by(actor, "prices.survey_recorded", "price_survey", now.timestamp(), summary),
+            )
+            .await?;
+            txn.commit().await?;
+        }
+        Ok((count, rejected))
+    }
+
+    /// Parses a day's survey as CSV (`commodity_code,market,kelurahan,kecamatan,city,date,price`, with a header row)
+    /// and records it: one action for the whole file.
+    pub async fn import_survey_csv(&self, actor: &Actor, text: &str) -> ServiceResult<(usize, Vec<RejectedRow>)> {
+        actor.require(Permission::MonitorPrices)?;
+        if text.len() > 5 * 1024 * 1024 {
+            return Err(ServiceError::bad_input("csv", "a survey file is at most 5 MB"));
+        }
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(true)
+            .flexible(true)
+            .trim(csv::Trim::All)
+            .from_reader(text.as_bytes());
+        let headers =
+            reader.headers().map_err(|_| ServiceError::bad_input("csv", "the first line must be a header"))?.clone();
+        let expected = ["commodity_code", "market", "kelurahan", "kecamatan", "city", "date", "price"];
+        let position = |name: &str| headers.iter().position(|h| h.eq_ignore_ascii_case(name));
+        let columns: Vec<Option<usize>> = expected.iter().map(|name| position(name)).collect();
+        if let Some(missing) =
+            expected.iter().zip(&columns).find(|(name, column)| column.is_none() && **name != "kelurahan")
+        {
+            return Err(ServiceError::bad_input("csv", format!("the header lacks the column {}", missing.0)));
+        }
+        let mut rows = Vec::new();
+        for (index, record) in reader.records().enumerate() {
+            let line = index + 2;
+            let parsed = record
+                .map_err(|e| RejectedRow { line, field: "csv".into(), message: e.to_string() })
+                .and_then(|record| {
+                    let cell = |i: usize| columns[i].and_then(|c| record.get(c)).unwrap_or("").to_owned();
+                    let date = NaiveDate::parse_from_str(&cell(5), "%Y-%m-%d").map_err(|_| RejectedRow {
+                        line,
+                        field: "date".into(),
+                        message: "must be a date like 2026-11-28".into(),
+                    })?;
+                    let price = cell(6).replace(['.', ' '], "").replace(',', ".").parse::<Decimal>().map_err(|_| {
+                        RejectedRow { line, field: "price".into(), message: "must be a number of rupiah".into() }
+                    })?;
+                    Ok(SurveyInput {
+                        commodity_code: cell(0),
+                        market_name: cell(1),
+                        kelurahan: Some(cell(2)).filter(|k| !k.is_empty()),
+                        kecamatan: cell(3),
+                        city: cell(4),
+                        date,
+                        price,
+                    })
+                });
+            rows.push((line, parsed));
+            if rows.len() > 50_000 {
+                return Err(ServiceError::bad_input("csv", "a survey file holds at most 50,000 rows"));
+            }
+        }
+        self.record_survey(actor, rows).await
+    }
+
+    /// The indicator table for one commodity, source and range, cut by period (and area when asked).
+    pub async fn indicators(&self, actor: &Actor, query: &IndicatorQuery) -> ServiceResult<Vec<IndicatorRow>> {
+        actor.require(Permission::MonitorPrices)?;
+        self.indicator_rows(query).await
+    }
+
+    async fn rollups(
+        &self,
+        commodity_id: Uuid,
+        source: &str,
+        from: NaiveDate,
+        to: NaiveDate,
+        kecamatan: Option<&str>,
+    ) -> ServiceResult<Vec<price_rollup::Model>> {
+        let mut query = price_rollup::Entity::find()
+            .filter(price_rollup::Column::CommodityId.eq(commodity_id))
+            .filter(price_rollup::Column::Source.eq(source))
+            .filter(price_rollup::Column::Day.between(from, to));
+        if let Some(kecamatan) = kecamatan {
+            query = query.filter(price_rollup::Column::Kecamatan.eq(kecamatan));
+        }
+        Ok(query.all(&self.db).await?)
+    }
+
+    async fn indicator_rows(&self, query: &IndicatorQuery) -> ServiceResult<Vec<IndicatorRow>> {
+        if query.from > query.to || query.to - query.from > Duration::days(3 * 366) {
+            return Err(ServiceError::bad_input("to", "the range must run forwards and span at most three years"));
+        }
+        let commodity = self.commodity(&query.commodity_code).await?;
+        let first = query.period.start_of(query.from);
+        // One period more before the range, for the change of the first period.
+        let reach_back = query.period.previous(first);
+        let kecamatan = query.kecamatan.as_deref();
+        let pooled = self.rollups(commodity.id, query.source, reach_back, query.to, kecamatan).await?;
+        let market = self.rollups(commodity.id, SOURCE_SURVEY, reach_back, query.to, kecamatan).await?;
+        let key = |row: &price_rollup::Model| {
+            (
+                query.period.start_of(row.day),
+                (query.by_area || query.kecamatan.is_some()).then(|| row.kecamatan.clone()),
+            )
+        };
+        let mut groups: BTreeMap<(NaiveDate, Option<String>), Moments> = BTreeMap::new();
+        for row in &pooled {
+            groups.entry(key(row)).or_default().merge(&moments_of(row));
+        }
+        let mut market_groups: BTreeMap<(NaiveDate, Option<String>), Moments> = BTreeMap::new();
+        for row in &market {
+            market_groups.entry(key(row)).or_default().merge(&moments_of(row));
+        }
+        let references = price_reference::Entity::find()
+            .filter(price_reference::Column::CommodityId.eq(commodity.id))
+            .all(&self.db)
+            .await?
+            .iter()
+            .map(to_domain)
+            .collect::<ServiceResult<Vec<_>>>()?;
+        let city = pooled.first().map(|r| r.city.clone());
+        let mut rows = Vec::new();
+        for ((period_start, area), moments) in &groups {
+            if *period_start < first {
+                continue;
+            }
+            let place = Place { province: None, city: city.clone() };
+            let het = applicable_price(&references, PriceKind::Het, &place, *period_start);
+            let reference = applicable_price(&references, PriceKind::Reference, &place, *period_start);
+            let ceiling = het.or(reference);
+            let market_mean = market_groups.get(&(*period_start, area.clone())).and_then(Moments::mean);
+            let previous = groups.get(&(query.period.previous(*period_start), area.clone())).and_then(Moments::mean);
+            let cv = moments.coefficient_of_variation();
+            let median = if moments.count <= MEDIAN_LIMIT {
+                let end = next_period(query.period, *period_start) - Duration::days(1);
+                self.median(commodity.id, query.source, *period_start, end.min(query.to), area.as_deref()).await?
+            } else {
+                None
+            };
+            rows.push(IndicatorRow {
+                period_start: *period_start,
+                kecamatan: area.clone(),
+                moments: *moments,
+                median,
+                market_mean,
+                ceiling: ceiling.map(|c| c.price),
+                ceiling_kind: ceiling.map(|c| c.kind),
+                coefficient_of_variation: cv,
+                unstable: price_stats::is_unstable(cv, self.thresholds.cv_percent),
+                change_percent: previous.zip(moments.mean()).and_then(|(p, c)| price_stats::percent_change(p, c)),
+                savings: market_mean.or(reference.map(|r| r.price)).map(|price| moments.savings_against(price)),
+            });
+        }
+        Ok(rows)
+    }
+
+    async fn median(
+        &self,
+        commodity_id: Uuid,
+        source: &str,
+        from: NaiveDate,
+        to: NaiveDate,
+        kecamatan: Option<&str>,
+    ) -> ServiceResult<Option<Decimal>> {
+        let mut query = price_observation::Entity::find()
+            .select_only()
+            .column(price_observation::Column::UnitPriceE4)
+            .filter(price_observation::Column::CommodityId.eq(commodity_id))
+            .filter(price_observation::Column::Source.eq(source))
+            .filter(price_observation::Column::ObservedOn.between(from, to));
+        if let Some(kecamatan) = kecamatan {
+            query = query.filter(price_observation::Column::Kecamatan.eq(kecamatan));
+        }
+        let mut prices: Vec<Decimal> =
+            query.into_tuple::<i64>().all(&self.db).await?.into_iter().map(from_stored).collect();
+        Ok(price_stats::median(&mut prices))
+    }
+
+    /// The spread of mean prices across kecamatan, per period.
+    pub async fn disparity(&self, actor: &Actor, query: &IndicatorQuery) -> ServiceResult<Vec<DisparityRow>> {
+        actor.require(Permission::MonitorPrices)?;
+        let by_area = IndicatorQuery { by_area: true, kecamatan: None, ..query.clone() };
+        let rows = self.indicator_rows(&by_area).await?;
+        let mut periods: BTreeMap<NaiveDate, Vec<Decimal>> = BTreeMap::new();
+        for row in &rows {
+            if let Some(mean) = row.moments.mean() {
+                periods.entry(row.period_start).or_default().push(mean);
+            }
+        }
+        Ok(periods
+            .into_iter()
+            .filter_map(|(period_start, means)| {
+                Some(DisparityRow { period_start, disparity: price_stats::disparity(&means)? })
+            })
+            .collect())
+    }
+
+    /// The alert list for a range: prices above the HET (stored as they happen), and periods whose CV or change
+    /// exceeds the office's thresholds, each with the tenders or markets behind it.
+    pub async fn alerts(&self, actor: &Actor, query: &IndicatorQuery) -> ServiceResult<Vec<AlertRow>> {
+        actor.require(Permission::MonitorPrices)?;
+        let commodity = self.commodity(&query.commodity_code).await?;
+        let mut alerts: Vec<AlertRow> = price_alert::Entity::find()
+            .filter(price_alert::Column::CommodityId.eq(commodity.id))
+            .filter(price_alert::Column::ObservedOn.between(query.from, query.to))
+            .order_by_asc(price_alert::Column::ObservedOn)
+            .order_by_asc(price_alert::Column::Id)
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(|a| AlertRow {
+                kind: a.kind,
+                commodity_id: a.commodity_id,
+                day: a.observed_on,
+                kecamatan: Some(a.kecamatan),
+                value: from_stored(a.unit_price_e4),
+                threshold: from_stored(a.ceiling_e4),
+                tender_ids: a.tender_id.into_iter().collect(),
+                market_names: a.market_name.into_iter().collect(),
+            })
+            .collect();
+        let by_area = IndicatorQuery { by_area: true, ..query.clone() };
+        for row in self.indicator_rows(&by_area).await? {
+            let mut found = Vec::new();
+            if row.unstable {
+                found.push(("UNSTABLE", row.coefficient_of_variation.unwrap_or_default(), self.thresholds.cv_percent));
+            }
+            if let Some(change) = row.change_percent.filter(|c| c.abs() > self.thresholds.change_percent) {
+                found.push(("PRICE_CHANGE", change, self.thresholds.change_percent));
+            }
+            if found.is_empty() {
+                continue;
+            }
+            let end = next_period(query.period, row.period_start) - Duration::days(1);
+            let (tender_ids, market_names) =
+                self.behind(commodity.id, query.source, row.period_start, end, row.kecamatan.as_deref()).await?;
+            for (kind, value, threshold) in found {
+                alerts.push(AlertRow {
+                    kind: kind.to_owned(),
+                    commodity_id: commodity.id,
+                    day: row.period_start,
+                    kecamatan: row.kecamatan.clone(),
+                    value,
+                    threshold,
+                    tender_ids: tender_ids.clone(),
+                    market_names: market_names.clone(),
+                });
+            }
+        }
+        Ok(alerts)
+    }
+
+    /// The tenders (and surveyed markets) behind a slice.
+    async fn behind(
+        &self,
+        commodity_id: Uuid,
+        source: &str,
+        from: NaiveDate,
+        to: NaiveDate,
+        kecamatan: Option<&str>,
+    ) -> ServiceResult<(Vec<Uuid>, Vec<String>)> {
+        let mut query = price_observation::Entity::find()
+            .select_only()
+            .column(price_observation::Column::TenderId)
+            .column(price_observation::Column::MarketName)
+            .distinct()
+            .filter(price_observation::Column::CommodityId.eq(commodity_id))
+            .filter(price_observation::Column::Source.is_in([source, SOURCE_SURVEY]))
+            .filter(price_observation::Column::ObservedOn.between(from, to));
+        if let Some(kecamatan) = kecamatan {
+            query = query.filter(price_observation::Column::Kecamatan.eq(kecamatan));
+        }
+        let rows: Vec<(Option<Uuid>, Option<String>)> = query.limit(200).into_tuple().all(&self.db).await?;
+        let mut tenders: Vec<Uuid> = rows.iter().filter_map(|(t, _)| *t).collect();
+        let mut markets: Vec<String> = rows.into_iter().filter_map(|(_, m)| m).collect();
+        tenders.sort_unstable();
+        tenders.dedup();
+        markets.sort_unstable();
+        markets.dedup();
+        Ok((tenders, markets))
+    }
+
+    /// Publishes a commodity's mean pooled price for a month to every user.
+    pub async fn publish_month(&self, actor: &Actor, commodity_code: &str, month: NaiveDate) -> ServiceResult<()> {
+        actor.require(Permission::MonitorPrices)?;
+        let commodity = self.commodity(commodity_code).await?;
+        let month = Period::Month.start_of(month);
+        let now = self.clock.now();
+        let txn = begin_write(&self.db).await?;
+        published_price::Entity::insert(published_price::ActiveModel {
+            commodity_id: Set(commodity.id),
+            month: Set(month),
+            published_by: Set(actor.user_id),
+            published_at: Set(now),
+        })
+        .on_conflict(
+            sea_orm::sea_query::OnConflict::columns([
+                published_price::Column::CommodityId,
+                published_price::Column::Month,
+            ])
+            .do_nothing()
+            .to_owned(),
+        )
+        .exec_without_returning(&txn)
+        .await?;
+        let summary = json!({ "commodity": commodity.code, "month": month });
+        audit::record(&txn, now, AuditRecord::by(actor, "prices.published", "commodity", commodity.id, summary))
+            .await?;
+        txn.commit().await?;
+        Ok(())
+    }
+
+    /// The published monthly means: for every logged-in user. Returns (commodity, month, mean, observations).
+    pub async fn published(
+        &self,
+        actor: &Actor,
+    ) -> ServiceResult<Vec<(commodity::Model, NaiveDate, Option<Decimal>, u64)>> {
+        actor.require(Permission::ReadCatalogue)?;
+        let published =
+            published_price::Entity::find().order_by_asc(published_price::Column::Month).all(&self.db).await?;
+        let commodities = commodity::Entity::find()
+            .filter(commodity::Column::Id.is_in(published.iter().map(|p| p.commodity_id)))
+            .all(&self.db)
+            .await?;
+        let mut out = Vec::new();
+        for entry in published {
+            let Some(commodity) = commodities.iter().find(|c| c.id == entry.commodity_id) else { continue };
+            let end = next_period(Period::Month, entry.month) - Duration::days(1);
+            let mut moments = Moments::default();
+            for row in self.rollups(entry.commodity_id, SOURCE_AWARD, entry.month, end, None).await? {
+                moments.merge(&moments_of(&row));
+            }
+            out.push((commodity.clone(), entry.month, moments.mean(), moments.count));
+        }
+        Ok(out)
+    }
+}
+
+fn next_period(period: Period, start: NaiveDate) -> NaiveDate {
+    match period {
+        Period::Day => start + Duration::days(1),
+        Period::Week => start + Duration::days(7),
+        Period::Month => (start + Duration::days(32)).with_day(1).unwrap_or(start),
+    }
+}
+
+fn moments_of(row: &price_rollup::Model) -> Moments {
+    Moments {
+        count: u64::try_from(row.observations).unwrap_or(0),
+        sum_price: from_stored(row.sum_price_e4),
+        sum_price_squared: row.sum_price_squared,
+        min_price: Some(from_stored(row.min_price_e4)),
+        max_price: Some(from_stored(row.max_price_e4)),
+        sum_quantity: from_stored(row.sum_quantity_e4),
+        sum_amount: from_stored(row.sum_amount_e4),
+        count_above_ceiling: u64::try_from(row.above_ceiling).unwrap_or(0),
+    }
+}
+
+fn rejected_row(line: usize, error: ServiceError) -> RejectedRow {
+    match error {
+        ServiceError::BadInput { field, message } => RejectedRow { line, field, message },
+        other => RejectedRow { line, field: String::new(), message: other.to_string() },
+    }
+}
+
+/// The sum of squares an observation adds, for tests and the load binary.
+pub fn price_squared(price: Decimal) -> f64 {
+    price.to_f64().unwrap_or(0.0).powi(2)
+}
