@@ -14,7 +14,7 @@ use domain::{
     commodity::Unit,
     tender::TenderStatus,
 };
-use rust_decimal::Decimal;
+use rust_decimal::{Decimal, prelude::ToPrimitive};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -43,8 +43,18 @@ pub struct OpenData {
     public_url: String,
 }
 
+/// A JSON number, as OCDS wants amounts and quantities: exact for whole numbers, a double for fractions (rupiah
+/// and kilograms never need more than its fifteen digits).
+fn number(value: Decimal) -> Value {
+    let value = value.normalize();
+    match value.to_i64().filter(|_| value.fract().is_zero()) {
+        Some(whole) => json!(whole),
+        None => value.to_f64().and_then(serde_json::Number::from_f64).map_or(Value::Null, Value::Number),
+    }
+}
+
 fn money(amount: Decimal) -> Value {
-    json!({ "amount": amount.normalize(), "currency": "IDR" })
+    json!({ "amount": number(amount), "currency": "IDR" })
 }
 
 fn reference(organisation: &organisation::Model) -> Value {
@@ -148,7 +158,7 @@ impl Process {
                 json!({
                     "id": format!("lot-{}-item", l.number),
                     "description": self.commodity.name_id,
-                    "quantity": from_stored(l.quantity_e4).normalize(),
+                    "quantity": number(from_stored(l.quantity_e4)),
                     "unit": { "name": self.unit()["name"], "value": money(from_stored(l.max_unit_price_e4)) },
                     "relatedLot": format!("lot-{}", l.number),
                 })
@@ -218,7 +228,7 @@ impl Process {
                     "items": [{
                         "id": format!("{}-item", b.id),
                         "description": self.commodity.name_id,
-                        "quantity": quantity.normalize(),
+                        "quantity": number(quantity),
                         "unit": { "name": self.unit()["name"], "value": money(price) },
                         "relatedLot": self.lot_id(b.lot_id),
                     }],
@@ -252,7 +262,7 @@ impl Process {
                     "items": [{
                         "id": format!("award-{}-item", b.id),
                         "description": self.commodity.name_id,
-                        "quantity": quantity.normalize(),
+                        "quantity": number(quantity),
                         "unit": { "name": self.unit()["name"], "value": money(price) },
                         "relatedLot": self.lot_id(b.lot_id),
                     }],
@@ -281,7 +291,7 @@ impl Process {
                         json!({
                             "id": line.id.to_string(),
                             "description": self.commodity.name_id,
-                            "quantity": from_stored(line.quantity_e4).normalize(),
+                            "quantity": number(from_stored(line.quantity_e4)),
                             "unit": { "name": self.unit()["name"], "value": money(from_stored(line.unit_price_e4)) },
                         })
                     })

@@ -513,8 +513,10 @@ impl PriceService {
                         field: "date".into(),
                         message: "must be a date like 2026-11-28".into(),
                     })?;
-                    let price = cell(6).replace(['.', ' '], "").replace(',', ".").parse::<Decimal>().map_err(|_| {
-                        RejectedRow { line, field: "price".into(), message: "must be a number of rupiah".into() }
+                    let price = parse_rupiah(&cell(6)).ok_or_else(|| RejectedRow {
+                        line,
+                        field: "price".into(),
+                        message: "must be a number of rupiah, e.g. 1780 or 1.780".into(),
                     })?;
                     Ok(SurveyInput {
                         commodity_code: cell(0),
@@ -829,6 +831,17 @@ fn moments_of(row: &price_rollup::Model) -> Moments {
     }
 }
 
+/// A rupiah amount as surveys write it: `1780`, `1780.50`, or in Indonesian notation `Rp1.780` / `1.780,50`
+/// (dots group thousands, a comma starts the decimals).
+pub fn parse_rupiah(text: &str) -> Option<Decimal> {
+    let text: String = text.trim().trim_start_matches("Rp").chars().filter(|c| !c.is_whitespace()).collect();
+    let grouped = text.split('.').skip(1).all(|group| group.len() == 3 && group.chars().all(|c| c.is_ascii_digit()))
+        && text.contains('.')
+        && !text.contains(',');
+    let normalised = if text.contains(',') || grouped { text.replace('.', "").replace(',', ".") } else { text };
+    normalised.parse().ok()
+}
+
 fn rejected_row(line: usize, error: ServiceError) -> RejectedRow {
     match error {
         ServiceError::BadInput { field, message } => RejectedRow { line, field, message },
@@ -839,4 +852,30 @@ fn rejected_row(line: usize, error: ServiceError) -> RejectedRow {
 /// The sum of squares an observation adds, for tests and the load binary.
 pub fn price_squared(price: Decimal) -> f64 {
     price.to_f64().unwrap_or(0.0).powi(2)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rust_decimal::dec;
+
+    #[test]
+    fn survey_prices_read_both_notations() {
+        assert_eq!(parse_rupiah("1780"), Some(dec!(1780)));
+        assert_eq!(parse_rupiah("1780.50"), Some(dec!(1780.50)));
+        assert_eq!(parse_rupiah("1.780"), Some(dec!(1780)));
+        assert_eq!(parse_rupiah("Rp 13.500"), Some(dec!(13500)));
+        assert_eq!(parse_rupiah("1.780,5"), Some(dec!(1780.5)));
+        assert_eq!(parse_rupiah("abc"), None);
+        assert_eq!(parse_rupiah(""), None);
+    }
+
+    #[test]
+    fn periods_start_on_mondays_and_first_days() {
+        let day = NaiveDate::from_ymd_opt(2026, 11, 28).unwrap();
+        assert_eq!(Period::Week.start_of(day).to_string(), "2026-11-23");
+        assert_eq!(Period::Month.start_of(day).to_string(), "2026-11-01");
+        assert_eq!(Period::Month.previous(Period::Month.start_of(day)).to_string(), "2026-10-01");
+        assert_eq!(next_period(Period::Month, Period::Month.start_of(day)).to_string(), "2026-12-01");
+    }
 }

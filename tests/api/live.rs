@@ -155,6 +155,12 @@ async fn a_subscriber_without_the_right_to_see_an_event_never_receives_it() {
     assert!(loser.drain(QUIET).await.is_empty(), "a supplier without orders hears of none");
 }
 
+async fn outbox_count(season: &Season) -> usize {
+    use sea_orm::{EntityTrait, PaginatorTrait};
+    let count = infra::entities::outbox_message::Entity::find().count(&season.app.services.db).await.unwrap();
+    usize::try_from(count).unwrap()
+}
+
 /// Two server nodes on one PostgreSQL database: an event caused on one reaches subscribers on the other, and the
 /// outbox workers of both nodes send each message once. (SQLite is one node by design.)
 #[tokio::test]
@@ -165,6 +171,10 @@ async fn events_and_mail_cross_nodes_once_on_postgresql() {
         return;
     }
     let (tender_id, lot) = published(&season).await;
+    // What node A queued so far is delivered first: the test's clock jumps (days) would otherwise end the leases of
+    // messages node A has in flight, and node B would rightly take them over.
+    let queued_before = outbox_count(&season).await;
+    assert_eq!(smtp.wait_for(queued_before, WAIT).await.len(), queued_before);
     // Node B never closes tenders itself: what its subscriber sees was done on node A.
     let node_b = lumbung_tests::spawn_on(
         season.app.database.clone(),
@@ -188,22 +198,20 @@ async fn events_and_mail_cross_nodes_once_on_postgresql() {
     let counts = subscriber_counts(&mut count_on_b, 2).await;
     assert_eq!(counts.last(), Some(&2));
 
+    // Both nodes run outbox workers: every queued message arrives exactly once. (Checked before the test jumps the
+    // clocks by days, which would end the leases of messages in flight.)
+    let queued = outbox_count(&season).await;
+    smtp.wait_for(queued, WAIT).await;
+    tokio::time::sleep(QUIET).await;
+    let received = smtp.received();
+    let ids: std::collections::HashSet<String> = received.iter().filter_map(|m| m.header("Message-ID")).collect();
+    assert!(queued > queued_before);
+    assert_eq!(received.len(), queued, "each message once");
+    assert_eq!(ids.len(), received.len());
+
     season.app.clock.set(at(DEADLINE));
     node_b.clock.set(at(DEADLINE));
     wait_until_closed(&season, &tender_id).await;
     let closed = next_data(&mut on_b).await["tenderEvents"].clone();
     assert_eq!(closed["kind"], "CLOSED");
-
-    // Both nodes ran outbox workers the whole time: every queued message arrived exactly once.
-    let queued: i64 = {
-        use sea_orm::{EntityTrait, PaginatorTrait};
-        let count = infra::entities::outbox_message::Entity::find().count(&season.app.services.db).await.unwrap();
-        i64::try_from(count).unwrap()
-    };
-    let received = smtp.wait_for(usize::try_from(queued).unwrap(), WAIT).await;
-    tokio::time::sleep(QUIET).await;
-    let received = if smtp.received().len() > received.len() { smtp.received() } else { received };
-    let ids: std::collections::HashSet<String> = received.iter().filter_map(|m| m.header("Message-ID")).collect();
-    assert_eq!(received.len() as i64, queued, "each message once");
-    assert_eq!(ids.len(), received.len());
 }

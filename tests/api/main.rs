@@ -11,4 +11,5 @@ mod live;
 mod notifications;
 mod ordering;
 mod organisations;
+mod prices;
 mod tendering;

@@ -11,7 +11,7 @@ const ORDERS: &str = "{ purchaseOrders(first: 50) { edges { node { id number sta
     lines { id quantity unitPrice lineTotal dueDate } } } } }";
 
 /// Runs the scenario's tender to a confirmed award; the clock then stands at the deadline (28 November 12:00 WIB).
-async fn awarded_season() -> Season {
+pub(crate) async fn awarded_season() -> Season {
     let season = season().await;
     pool_demand(&season).await;
     let (tender_id, lot) = season.tender(2).await;
