@@ -111,6 +111,7 @@ impl PriceParameters {
             to: self.to,
             kecamatan: self.kecamatan.clone(),
             by_area: self.by_area,
+            with_median: true,
         })
     }
 }

@@ -43,6 +43,10 @@ pub const SOURCE_DELIVERY: &str = "DELIVERY";
 pub const SOURCE_SURVEY: &str = "SURVEY";
 pub const ALERT_ABOVE_HET: &str = "ABOVE_HET";
 
+/// The rollup rows that sum every area of a day carry this as city and kecamatan: an indicator over all areas then
+/// reads one row per day, however many kecamatan report.
+pub const ALL_AREAS: &str = "*";
+
 /// Medians are computed from the observations of a slice up to this many; beyond, from nothing (left out).
 pub const MEDIAN_LIMIT: u64 = 200_000;
 
@@ -125,6 +129,10 @@ pub async fn record(
                 observation.city.clone(),
                 observation.kecamatan.clone(),
             ))
+            .or_default()
+            .add(observation.unit_price, observation.quantity, above);
+        rollups
+            .entry((observation.commodity_id, observation.source, day, ALL_AREAS.to_owned(), ALL_AREAS.to_owned()))
             .or_default()
             .add(observation.unit_price, observation.quantity, above);
         if let (true, Some(het)) = (above, het) {
@@ -312,6 +320,8 @@ pub struct IndicatorQuery {
     pub kecamatan: Option<String>,
     /// A row per kecamatan instead of one for all areas.
     pub by_area: bool,
+    /// Compute medians (the one indicator that reads observations rather than rollups): only when asked for.
+    pub with_median: bool,
 }
 
 /// One row of the indicator table.
@@ -549,14 +559,17 @@ impl PriceService {
         from: NaiveDate,
         to: NaiveDate,
         kecamatan: Option<&str>,
+        each_area: bool,
     ) -> ServiceResult<Vec<price_rollup::Model>> {
-        let mut query = price_rollup::Entity::find()
+        let query = price_rollup::Entity::find()
             .filter(price_rollup::Column::CommodityId.eq(commodity_id))
             .filter(price_rollup::Column::Source.eq(source))
             .filter(price_rollup::Column::Day.between(from, to));
-        if let Some(kecamatan) = kecamatan {
-            query = query.filter(price_rollup::Column::Kecamatan.eq(kecamatan));
-        }
+        let query = match (kecamatan, each_area) {
+            (Some(kecamatan), _) => query.filter(price_rollup::Column::Kecamatan.eq(kecamatan)),
+            (None, true) => query.filter(price_rollup::Column::Kecamatan.ne(ALL_AREAS)),
+            (None, false) => query.filter(price_rollup::Column::Kecamatan.eq(ALL_AREAS)),
+        };
         Ok(query.all(&self.db).await?)
     }
 
@@ -569,8 +582,8 @@ impl PriceService {
         // One period more before the range, for the change of the first period.
         let reach_back = query.period.previous(first);
         let kecamatan = query.kecamatan.as_deref();
-        let pooled = self.rollups(commodity.id, query.source, reach_back, query.to, kecamatan).await?;
-        let market = self.rollups(commodity.id, SOURCE_SURVEY, reach_back, query.to, kecamatan).await?;
+        let pooled = self.rollups(commodity.id, query.source, reach_back, query.to, kecamatan, query.by_area).await?;
+        let market = self.rollups(commodity.id, SOURCE_SURVEY, reach_back, query.to, kecamatan, query.by_area).await?;
         let key = |row: &price_rollup::Model| {
             (
                 query.period.start_of(row.day),
@@ -592,7 +605,7 @@ impl PriceService {
             .iter()
             .map(to_domain)
             .collect::<ServiceResult<Vec<_>>>()?;
-        let city = pooled.first().map(|r| r.city.clone());
+        let city = pooled.iter().find(|r| r.city != ALL_AREAS).map(|r| r.city.clone());
         let mut rows = Vec::new();
         for ((period_start, area), moments) in &groups {
             if *period_start < first {
@@ -605,7 +618,7 @@ impl PriceService {
             let market_mean = market_groups.get(&(*period_start, area.clone())).and_then(Moments::mean);
             let previous = groups.get(&(query.period.previous(*period_start), area.clone())).and_then(Moments::mean);
             let cv = moments.coefficient_of_variation();
-            let median = if moments.count <= MEDIAN_LIMIT {
+            let median = if query.with_median && moments.count <= MEDIAN_LIMIT {
                 let end = next_period(query.period, *period_start) - Duration::days(1);
                 self.median(commodity.id, query.source, *period_start, end.min(query.to), area.as_deref()).await?
             } else {
@@ -653,7 +666,7 @@ impl PriceService {
     /// The spread of mean prices across kecamatan, per period.
     pub async fn disparity(&self, actor: &Actor, query: &IndicatorQuery) -> ServiceResult<Vec<DisparityRow>> {
         actor.require(Permission::MonitorPrices)?;
-        let by_area = IndicatorQuery { by_area: true, kecamatan: None, ..query.clone() };
+        let by_area = IndicatorQuery { by_area: true, kecamatan: None, with_median: false, ..query.clone() };
         let rows = self.indicator_rows(&by_area).await?;
         let mut periods: BTreeMap<NaiveDate, Vec<Decimal>> = BTreeMap::new();
         for row in &rows {
@@ -693,7 +706,7 @@ impl PriceService {
                 market_names: a.market_name.into_iter().collect(),
             })
             .collect();
-        let by_area = IndicatorQuery { by_area: true, ..query.clone() };
+        let by_area = IndicatorQuery { by_area: true, with_median: false, ..query.clone() };
         for row in self.indicator_rows(&by_area).await? {
             let mut found = Vec::new();
             if row.unstable {
@@ -801,7 +814,7 @@ impl PriceService {
             let Some(commodity) = commodities.iter().find(|c| c.id == entry.commodity_id) else { continue };
             let end = next_period(Period::Month, entry.month) - Duration::days(1);
             let mut moments = Moments::default();
-            for row in self.rollups(entry.commodity_id, SOURCE_AWARD, entry.month, end, None).await? {
+            for row in self.rollups(entry.commodity_id, SOURCE_AWARD, entry.month, end, None, false).await? {
                 moments.merge(&moments_of(&row));
             }
             out.push((commodity.clone(), entry.month, moments.mean(), moments.count));

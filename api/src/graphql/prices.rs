@@ -72,7 +72,7 @@ pub struct PriceQueryInput {
 }
 
 impl PriceQueryInput {
-    pub fn query(&self) -> IndicatorQuery {
+    pub fn query(&self, with_median: bool) -> IndicatorQuery {
         IndicatorQuery {
             commodity_code: self.commodity_code.clone(),
             source: self.source.stored(),
@@ -81,6 +81,7 @@ impl PriceQueryInput {
             to: self.to,
             kecamatan: self.kecamatan.clone(),
             by_area: self.by_area,
+            with_median,
         }
     }
 }
@@ -109,7 +110,7 @@ impl PriceIndicator {
     async fn mean(&self) -> Option<Decimal> {
         self.0.moments.mean()
     }
-    /// Left out for slices of more than 200,000 observations.
+    /// Computed only when selected, and left out for slices of more than 200,000 observations.
     async fn median(&self) -> Option<Decimal> {
         self.0.median
     }
@@ -294,7 +295,9 @@ impl PriceQuery {
         input: PriceQueryInput,
     ) -> async_graphql::Result<Vec<PriceIndicator>> {
         let actor = require(ctx, Permission::MonitorPrices)?;
-        let rows = ctx.data::<Services>()?.prices.indicators(actor, &input.query()).await.api()?;
+        // The median is the one indicator that reads observations: computed only when selected.
+        let with_median = ctx.look_ahead().field("median").exists();
+        let rows = ctx.data::<Services>()?.prices.indicators(actor, &input.query(with_median)).await.api()?;
         Ok(rows.into_iter().map(PriceIndicator).collect())
     }
 
@@ -305,14 +308,14 @@ impl PriceQuery {
         input: PriceQueryInput,
     ) -> async_graphql::Result<Vec<PriceDisparity>> {
         let actor = require(ctx, Permission::MonitorPrices)?;
-        let rows = ctx.data::<Services>()?.prices.disparity(actor, &input.query()).await.api()?;
+        let rows = ctx.data::<Services>()?.prices.disparity(actor, &input.query(false)).await.api()?;
         Ok(rows.into_iter().map(PriceDisparity::from).collect())
     }
 
     /// Prices above the HET, unstable periods and jumps, each with what lies behind it.
     async fn price_alerts(&self, ctx: &Context<'_>, input: PriceQueryInput) -> async_graphql::Result<Vec<PriceAlert>> {
         let actor = require(ctx, Permission::MonitorPrices)?;
-        let rows = ctx.data::<Services>()?.prices.alerts(actor, &input.query()).await.api()?;
+        let rows = ctx.data::<Services>()?.prices.alerts(actor, &input.query(false)).await.api()?;
         Ok(rows.into_iter().map(PriceAlert::from).collect())
     }
 

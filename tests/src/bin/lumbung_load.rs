@@ -43,6 +43,10 @@ struct Args {
     national: Option<usize>,
     #[arg(long, default_value_t = 1000)]
     bids: usize,
+    /// Instead of the burst: store this many price observations (10 commodities, 500 kecamatan, two years) with
+    /// their daily rollups, then time indicator queries against a scan of the observations.
+    #[arg(long)]
+    prices: Option<usize>,
 }
 
 struct Burst {
@@ -532,9 +536,201 @@ async fn national(app: &TestApp, cooperatives: usize, bids: usize) -> anyhow::Re
     Ok(())
 }
 
+const PRICE_COMMODITIES: usize = 10;
+const PRICE_AREAS: usize = 500;
+const PRICE_DAYS: i64 = 730;
+
+/// A deterministic spread of prices: each commodity around its base, drifting by day and area, with noise.
+fn synthetic_price(commodity: usize, area: usize, day: i64, n: usize) -> i64 {
+    let base = 2_000 + 1_500 * commodity as i64;
+    let drift = (day % 90) * base / 3_000;
+    let area_offset = (area as i64 % 17) * base / 400;
+    let noise = ((n as i64).wrapping_mul(2_654_435_761) % 97) * base / 2_000;
+    (base + drift + area_offset + noise) * 10_000
+}
+
+/// Stores `count` observations in bulk and builds their rollups (what the write path maintains one transaction at a
+/// time), then times indicator queries through the service against the same answers computed from the observations.
+async fn price_history(app: &TestApp, count: usize) -> anyhow::Result<()> {
+    use sea_orm::{ConnectionTrait, TransactionTrait};
+    use uuid::Uuid;
+
+    let db = &app.services.db;
+    let backend = if app.database.is_postgres() { "PostgreSQL" } else { "SQLite" };
+    let (_, agency) = app.bootstrap().await;
+    let actor = app.services.identity.actor_for_access_token(&agency.access_token).await?;
+    let mut commodity_ids = Vec::new();
+    for index in 0..PRICE_COMMODITIES {
+        let code = format!("BENCH-{index:02}");
+        app.gql(
+            Some(&agency.access_token),
+            "mutation($c: String!) { createCommodity(input: { code: $c, nameId: $c, nameEn: $c, unit: KG, category: STAPLE }) { id } }",
+            json!({ "c": code }),
+        )
+        .await
+        .data();
+        let id: Uuid = db
+            .query_one_raw(sea_orm::Statement::from_string(
+                db.get_database_backend(),
+                format!("SELECT id FROM commodity WHERE code = '{code}'"),
+            ))
+            .await?
+            .context("commodity")?
+            .try_get("", "id")?;
+        commodity_ids.push(id);
+    }
+    let today = app.clock_now().date_naive();
+    let first_day = today - ChronoDuration::days(PRICE_DAYS - 1);
+    eprintln!("storing {count} observations on {backend} …");
+    let started = Instant::now();
+    // Literals as each backend stores them: SQLite keeps UUIDs as 16-byte blobs.
+    let uuid_literal = |id: Uuid| {
+        if app.database.is_postgres() { format!("'{id}'") } else { format!("X'{}'", id.simple()) }
+    };
+    let mut n = 0;
+    while n < count {
+        let txn = db.begin().await?;
+        let batch_end = (n + 100_000).min(count);
+        while n < batch_end {
+            let statement_end = (n + 1_000).min(batch_end);
+            let mut sql = String::from(
+                "INSERT INTO price_observation (id, commodity_id, source, city, kecamatan, kelurahan, observed_at, \
+                 observed_on, unit_price_e4, quantity_e4, ceiling_e4, above_ceiling, tender_id, order_id, market_name, \
+                 recorded_by) VALUES ",
+            );
+            for i in n..statement_end {
+                let commodity = i % PRICE_COMMODITIES;
+                let area = (i / PRICE_COMMODITIES) % PRICE_AREAS;
+                let day = ((i / (PRICE_COMMODITIES * PRICE_AREAS)) as i64 * 7919) % PRICE_DAYS;
+                let date = first_day + ChronoDuration::days(day);
+                let price = synthetic_price(commodity, area, day, i);
+                let quantity = (100 + (i % 50) * 20) as i64 * 10_000;
+                let source = if i % 5 == 4 { "SURVEY" } else { "AWARD" };
+                if i > n {
+                    sql.push(',');
+                }
+                sql.push_str(&format!(
+                    "({}, {}, '{source}', 'Kota {}', 'Kecamatan {area:03}', NULL, '{date}T05:00:00+00:00', '{date}', {price}, {quantity}, NULL, {}, NULL, NULL, NULL, NULL)",
+                    uuid_literal(Uuid::now_v7()),
+                    uuid_literal(commodity_ids[commodity]),
+                    area / 10,
+                    if app.database.is_postgres() { "false" } else { "0" },
+                ));
+            }
+            txn.execute_unprepared(&sql).await?;
+            n = statement_end;
+        }
+        txn.commit().await?;
+        eprintln!("  {n} stored ({:.0} s)", started.elapsed().as_secs_f64());
+    }
+    let stored = started.elapsed();
+    let started = Instant::now();
+    db.execute_unprepared(
+        "INSERT INTO price_rollup (commodity_id, source, day, city, kecamatan, observations, sum_price_e4, \
+         sum_price_squared, min_price_e4, max_price_e4, sum_quantity_e4, sum_amount_e4, above_ceiling) \
+         SELECT commodity_id, source, observed_on, city, kecamatan, COUNT(*), SUM(unit_price_e4), \
+         SUM((unit_price_e4 / 10000.0) * (unit_price_e4 / 10000.0)), MIN(unit_price_e4), MAX(unit_price_e4), \
+         SUM(quantity_e4), SUM(unit_price_e4 * (quantity_e4 / 10000)), 0 \
+         FROM price_observation GROUP BY commodity_id, source, observed_on, city, kecamatan",
+    )
+    .await?;
+    db.execute_unprepared(
+        "INSERT INTO price_rollup (commodity_id, source, day, city, kecamatan, observations, sum_price_e4, \
+         sum_price_squared, min_price_e4, max_price_e4, sum_quantity_e4, sum_amount_e4, above_ceiling) \
+         SELECT commodity_id, source, day, '*', '*', SUM(observations), SUM(sum_price_e4), SUM(sum_price_squared), \
+         MIN(min_price_e4), MAX(max_price_e4), SUM(sum_quantity_e4), SUM(sum_amount_e4), SUM(above_ceiling) \
+         FROM price_rollup GROUP BY commodity_id, source, day",
+    )
+    .await?;
+    let rolled = started.elapsed();
+    if app.database.is_postgres() {
+        db.execute_unprepared("ANALYZE").await?;
+    }
+    println!("## Price indicators over {count} observations on {backend}\n");
+    println!("Stored in bulk in {:.0} s; rollups built in {:.0} s.\n", stored.as_secs_f64(), rolled.as_secs_f64());
+    println!("| query | rows in answer | from rollups | with medians | scanning the observations | scan ÷ rollups |");
+    println!("| --- | ---: | ---: | ---: | ---: | ---: |");
+    let code = "BENCH-03".to_owned();
+    let month_start = infra::prices::Period::Month.start_of(today);
+    let queries = [
+        ("12 months, monthly, all areas", infra::prices::Period::Month, today - ChronoDuration::days(364), None, false),
+        (
+            "12 months, weekly, one kecamatan",
+            infra::prices::Period::Week,
+            today - ChronoDuration::days(364),
+            Some("Kecamatan 042"),
+            false,
+        ),
+        ("this month, by kecamatan", infra::prices::Period::Month, month_start, None, true),
+        (
+            "30 days, daily, one kecamatan",
+            infra::prices::Period::Day,
+            today - ChronoDuration::days(29),
+            Some("Kecamatan 042"),
+            false,
+        ),
+    ];
+    for (name, period, from, kecamatan, by_area) in queries {
+        let query = |with_median| infra::prices::IndicatorQuery {
+            commodity_code: code.clone(),
+            source: infra::prices::SOURCE_AWARD,
+            period,
+            from,
+            to: today,
+            kecamatan: kecamatan.map(str::to_owned),
+            by_area,
+            with_median,
+        };
+        let mut rollup_times = Vec::new();
+        let mut median_times = Vec::new();
+        let mut rows = 0;
+        for _ in 0..5 {
+            let started = Instant::now();
+            rows = app.services.prices.indicators(&actor, &query(false)).await?.len();
+            rollup_times.push(started.elapsed());
+            let started = Instant::now();
+            app.services.prices.indicators(&actor, &query(true)).await?;
+            median_times.push(started.elapsed());
+        }
+        // The same counts, sums and extremes straight from the observations, as a query without rollups would.
+        let kecamatan_filter = kecamatan.map(|k| format!(" AND kecamatan = '{k}'")).unwrap_or_default();
+        let group = if by_area { ", kecamatan" } else { "" };
+        let scan_sql = format!(
+            "SELECT observed_on{group}, COUNT(*), SUM(unit_price_e4), MIN(unit_price_e4), MAX(unit_price_e4), SUM(quantity_e4) \
+             FROM price_observation WHERE commodity_id = {} AND source = 'AWARD' AND observed_on BETWEEN '{from}' AND '{today}'{kecamatan_filter} \
+             GROUP BY observed_on{group}",
+            uuid_literal(commodity_ids[3])
+        );
+        let mut scan_times = Vec::new();
+        for _ in 0..5 {
+            let started = Instant::now();
+            db.query_all_raw(sea_orm::Statement::from_string(db.get_database_backend(), scan_sql.clone())).await?;
+            scan_times.push(started.elapsed());
+        }
+        for times in [&mut rollup_times, &mut median_times, &mut scan_times] {
+            times.sort_unstable();
+        }
+        let (rollup, median, scan) = (rollup_times[2], median_times[2], scan_times[2]);
+        println!(
+            "| {name} | {rows} | {:.1} ms | {:.1} ms | {:.1} ms | {:.1} |",
+            rollup.as_secs_f64() * 1000.0,
+            median.as_secs_f64() * 1000.0,
+            scan.as_secs_f64() * 1000.0,
+            scan.as_secs_f64() / rollup.as_secs_f64()
+        );
+    }
+    Ok(())
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    if let Some(count) = args.prices {
+        let app = spawn_app_with(&[("LUMBUNG_CLOSE_INTERVAL_MS", "3600000"), ("LUMBUNG_MAIL_WORKER", "false")]).await;
+        price_history(&app, count).await?;
+        app.stop().await;
+        return Ok(());
+    }
     if let Some(cooperatives) = args.national {
         let app = spawn_app_with(&[("LUMBUNG_CLOSE_INTERVAL_MS", "3600000")]).await;
         println!("| backend | demand lines | bids | storing them (bulk) | closing: evaluate, allocate, persist |");
