@@ -335,6 +335,8 @@ pub struct IndicatorRow {
     pub ceiling: Option<Decimal>,
     pub ceiling_kind: Option<PriceKind>,
     pub coefficient_of_variation: Option<Decimal>,
+    /// The CV's trend: this period's CV minus the previous period's, in percentage points.
+    pub cv_change: Option<Decimal>,
     pub unstable: bool,
     pub change_percent: Option<Decimal>,
     pub savings: Option<Decimal>,
@@ -598,6 +600,13 @@ impl PriceService {
         for row in &market {
             market_groups.entry(key(row)).or_default().merge(&moments_of(row));
         }
+        // Markets are surveyed in a few kecamatan: where an area has none, its market price is the whole city's.
+        let mut market_everywhere: BTreeMap<NaiveDate, Moments> = BTreeMap::new();
+        if query.by_area || query.kecamatan.is_some() {
+            for row in self.rollups(commodity.id, SOURCE_SURVEY, reach_back, query.to, None, false).await? {
+                market_everywhere.entry(query.period.start_of(row.day)).or_default().merge(&moments_of(&row));
+            }
+        }
         let references = price_reference::Entity::find()
             .filter(price_reference::Column::CommodityId.eq(commodity.id))
             .all(&self.db)
@@ -615,9 +624,14 @@ impl PriceService {
             let het = applicable_price(&references, PriceKind::Het, &place, *period_start);
             let reference = applicable_price(&references, PriceKind::Reference, &place, *period_start);
             let ceiling = het.or(reference);
-            let market_mean = market_groups.get(&(*period_start, area.clone())).and_then(Moments::mean);
-            let previous = groups.get(&(query.period.previous(*period_start), area.clone())).and_then(Moments::mean);
+            let market_mean = market_groups
+                .get(&(*period_start, area.clone()))
+                .and_then(Moments::mean)
+                .or_else(|| market_everywhere.get(period_start).and_then(Moments::mean));
+            let before = groups.get(&(query.period.previous(*period_start), area.clone()));
+            let previous = before.and_then(Moments::mean);
             let cv = moments.coefficient_of_variation();
+            let cv_change = cv.zip(before.and_then(Moments::coefficient_of_variation)).map(|(now, then)| now - then);
             let median = if query.with_median && moments.count <= MEDIAN_LIMIT {
                 let end = next_period(query.period, *period_start) - Duration::days(1);
                 self.median(commodity.id, query.source, *period_start, end.min(query.to), area.as_deref()).await?
@@ -633,6 +647,7 @@ impl PriceService {
                 ceiling: ceiling.map(|c| c.price),
                 ceiling_kind: ceiling.map(|c| c.kind),
                 coefficient_of_variation: cv,
+                cv_change,
                 unstable: price_stats::is_unstable(cv, self.thresholds.cv_percent),
                 change_percent: previous.zip(moments.mean()).and_then(|(p, c)| price_stats::percent_change(p, c)),
                 savings: market_mean.or(reference.map(|r| r.price)).map(|price| moments.savings_against(price)),
@@ -661,6 +676,43 @@ impl PriceService {
         let mut prices: Vec<Decimal> =
             query.into_tuple::<i64>().all(&self.db).await?.into_iter().map(from_stored).collect();
         Ok(price_stats::median(&mut prices))
+    }
+
+    /// What pooling saved against market (or reference) prices, per commodity over the range, with the grand total:
+    /// (commodity, quantity, amount paid, savings). Commodities without a market or reference price are left out.
+    pub async fn savings(
+        &self,
+        actor: &Actor,
+        source: &'static str,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> ServiceResult<(Vec<(commodity::Model, Decimal, Decimal, Decimal)>, Decimal)> {
+        actor.require(Permission::MonitorPrices)?;
+        let mut per_commodity = Vec::new();
+        let mut total = Decimal::ZERO;
+        for commodity in commodity::Entity::find().order_by_asc(commodity::Column::Code).all(&self.db).await? {
+            let query = IndicatorQuery {
+                commodity_code: commodity.code.clone(),
+                source,
+                period: Period::Month,
+                from,
+                to,
+                kecamatan: None,
+                by_area: true,
+                with_median: false,
+            };
+            let rows = self.indicator_rows(&query).await?;
+            let saved: Vec<&IndicatorRow> = rows.iter().filter(|r| r.savings.is_some()).collect();
+            if saved.is_empty() {
+                continue;
+            }
+            let quantity: Decimal = saved.iter().map(|r| r.moments.sum_quantity).sum();
+            let amount: Decimal = saved.iter().map(|r| r.moments.sum_amount).sum();
+            let savings: Decimal = saved.iter().filter_map(|r| r.savings).sum();
+            total += savings;
+            per_commodity.push((commodity, quantity, amount, savings));
+        }
+        Ok((per_commodity, total))
     }
 
     /// The spread of mean prices across kecamatan, per period.

@@ -31,7 +31,7 @@ const MARKETS: [&str; 14] = [
 
 const INDICATORS: &str =
     "query($i: PriceQueryInput!) { priceIndicators(input: $i) { periodStart kecamatan count min max
-    mean median weightedMean quantity marketMean coefficientOfVariation unstable changePercent ceiling ratioToCeiling
+    mean median weightedMean quantity marketMean coefficientOfVariation cvChange unstable changePercent ceiling ratioToCeiling
     shareAboveCeiling savings } }";
 
 const ALERTS: &str = "query($i: PriceQueryInput!) { priceAlerts(input: $i) { kind day kecamatan value threshold tenderIds marketNames } }";
@@ -140,11 +140,24 @@ async fn the_agency_sees_pooled_prices_against_the_het_and_the_market_with_savin
     assert!(lines.next().unwrap().starts_with("period_start,kecamatan,count,min,max,mean,median,weighted_mean"));
     assert_eq!(
         lines.next().unwrap(),
-        "2026-11-01,,4,1620,1650,1642.50,1650,1637.50,24000,1780,,false,,1800,0.9097,0,3420000"
-            .replace(",,false", &format!(",{},false", month["coefficientOfVariation"].as_str().unwrap()))
+        "2026-11-01,,4,1620,1650,1642.50,1650,1637.50,24000,1780,,,false,,1800,0.9097,0,3420000"
+            .replace(",,,false", &format!(",{},,false", month["coefficientOfVariation"].as_str().unwrap()))
     );
     assert_eq!(download(&season, Some(&season.cemorokandang), path).await.0, 403);
     assert_eq!(download(&season, None, path).await.0, 401);
+
+    // The season's savings, summed per commodity and in total.
+    let savings = season
+        .gql(
+            &season.agency,
+            "{ poolingSavings(from: \"2026-11-01\", to: \"2026-11-30\") { commodities { commodityCode quantity amountPaid savings } total } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        savings.data()["poolingSavings"],
+        json!({ "commodities": [{ "commodityCode": "UREA-SUB", "quantity": "24000", "amountPaid": "39300000", "savings": "3420000" }], "total": "3420000" })
+    );
 
     // Cooperatives and suppliers see no indicators, only what the office publishes.
     for who in [&season.cemorokandang, &season.supplier_a] {
@@ -254,6 +267,8 @@ async fn an_unstable_week_of_rice_prices_raises_instability_and_change_alerts() 
     assert_eq!(rows[1]["unstable"], true);
     // Mean 13,100 → 15,625: +19.27 %.
     assert_eq!(rows[1]["changePercent"], "19.27");
+    // The CV's trend: from 0.62 % to 10.57 %.
+    assert_eq!(rows[1]["cvChange"], "9.95");
 
     let everywhere = json!({ "i": { "commodityCode": "BERAS-MED", "period": "WEEK", "from": "2026-11-16", "to": "2026-11-28", "source": "MARKET" } });
     let alerts = season.gql(&season.agency, ALERTS, everywhere).await;

@@ -128,6 +128,10 @@ impl PriceIndicator {
     async fn coefficient_of_variation(&self) -> Option<Decimal> {
         self.0.coefficient_of_variation
     }
+    /// The CV's trend: this period's CV minus the previous period's, in percentage points.
+    async fn cv_change(&self) -> Option<Decimal> {
+        self.0.cv_change
+    }
     /// Whether the CV is above the office's stability threshold.
     async fn unstable(&self) -> bool {
         self.0.unstable
@@ -259,6 +263,21 @@ impl SurveyResult {
     }
 }
 
+#[derive(SimpleObject)]
+pub struct CommoditySavings {
+    commodity_code: String,
+    quantity: Decimal,
+    amount_paid: Decimal,
+    /// (market or reference price − price paid) × quantity, summed over areas and months.
+    savings: Decimal,
+}
+
+#[derive(SimpleObject)]
+pub struct PoolingSavings {
+    commodities: Vec<CommoditySavings>,
+    total: Decimal,
+}
+
 /// A monthly mean the office published for everyone.
 #[derive(SimpleObject)]
 pub struct PublishedPrice {
@@ -317,6 +336,31 @@ impl PriceQuery {
         let actor = require(ctx, Permission::MonitorPrices)?;
         let rows = ctx.data::<Services>()?.prices.alerts(actor, &input.query(false)).await.api()?;
         Ok(rows.into_iter().map(PriceAlert::from).collect())
+    }
+
+    /// What pooling saved against market (or reference) prices over a range, per commodity (summed over areas and
+    /// months) and in total.
+    async fn pooling_savings(
+        &self,
+        ctx: &Context<'_>,
+        from: NaiveDate,
+        to: NaiveDate,
+        #[graphql(default)] source: PriceSource,
+    ) -> async_graphql::Result<PoolingSavings> {
+        let actor = require(ctx, Permission::MonitorPrices)?;
+        let (rows, total) = ctx.data::<Services>()?.prices.savings(actor, source.stored(), from, to).await.api()?;
+        Ok(PoolingSavings {
+            commodities: rows
+                .into_iter()
+                .map(|(commodity, quantity, amount, savings)| CommoditySavings {
+                    commodity_code: commodity.code,
+                    quantity,
+                    amount_paid: amount.round_dp(2),
+                    savings,
+                })
+                .collect(),
+            total,
+        })
     }
 
     /// The monthly mean prices the office published: for every logged-in user.
