@@ -622,12 +622,18 @@ impl TenderingService {
         supplier_id: Uuid,
         commodity_id: Uuid,
     ) -> ServiceResult<bool> {
-        let Some(commodity) = commodity::Entity::find_by_id(commodity_id).one(connection).await? else {
-            return Ok(false);
-        };
+        // One query: the category comes from a subquery on the commodity.
         Ok(organisation_category::Entity::find()
             .filter(organisation_category::Column::OrganisationId.eq(supplier_id))
-            .filter(organisation_category::Column::Category.eq(commodity.category))
+            .filter(
+                organisation_category::Column::Category.in_subquery(
+                    sea_orm::sea_query::Query::select()
+                        .column(commodity::Column::Category)
+                        .from(commodity::Entity)
+                        .and_where(commodity::Column::Id.eq(commodity_id))
+                        .to_owned(),
+                ),
+            )
             .one(connection)
             .await?
             .is_some())
@@ -818,21 +824,23 @@ impl TenderingService {
         version: &bid_version::Model,
         status: &str,
     ) -> ServiceResult<()> {
-        let mut current = bid::Entity::find_by_id(version.bid_id)
-            .one(connection)
-            .await?
-            .ok_or_else(|| ServiceError::internal("version without bid"))?
-            .into_active_model();
-        current.status = Set(status.into());
-        current.version = Set(version.version);
-        current.unit_price_e4 = Set(version.unit_price_e4);
-        current.quantity_e4 = Set(version.quantity_e4);
-        current.lead_time_days = Set(version.lead_time_days);
-        current.validity_days = Set(version.validity_days);
-        current.received_at = Set(version.received_at);
-        current.commitment_hash = Set(version.commitment_hash.clone());
-        current.nonce = Set(version.nonce.clone());
-        current.update(connection).await?;
+        // One statement, nothing read back: this runs inside the writers' queue on every bid.
+        let updated = bid::Entity::update_many()
+            .col_expr(bid::Column::Status, Expr::value(status))
+            .col_expr(bid::Column::Version, Expr::value(version.version))
+            .col_expr(bid::Column::UnitPriceE4, Expr::value(version.unit_price_e4))
+            .col_expr(bid::Column::QuantityE4, Expr::value(version.quantity_e4))
+            .col_expr(bid::Column::LeadTimeDays, Expr::value(version.lead_time_days))
+            .col_expr(bid::Column::ValidityDays, Expr::value(version.validity_days))
+            .col_expr(bid::Column::ReceivedAt, Expr::value(version.received_at))
+            .col_expr(bid::Column::CommitmentHash, Expr::value(version.commitment_hash.clone()))
+            .col_expr(bid::Column::Nonce, Expr::value(version.nonce.clone()))
+            .filter(bid::Column::Id.eq(version.bid_id))
+            .exec(connection)
+            .await?;
+        if updated.rows_affected != 1 {
+            return Err(ServiceError::internal("version without bid"));
+        }
         Ok(())
     }
 
