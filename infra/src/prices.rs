@@ -19,8 +19,8 @@ use domain::{
 };
 use rust_decimal::{Decimal, prelude::ToPrimitive};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set, Statement, Value,
+    ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, EntityTrait, FromQueryResult, QueryFilter,
+    QueryOrder, QuerySelect, Set, Statement, Value,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -30,9 +30,7 @@ use crate::{
     audit::{self, AuditRecord},
     catalogue::to_domain,
     db::{WriteTransaction, begin_write},
-    entities::{
-        commodity, organisation, price_alert, price_observation, price_reference, price_rollup, published_price,
-    },
+    entities::{commodity, organisation, price_alert, price_observation, price_reference, published_price},
     error::ServiceResult,
     fixed_point::{from_stored, to_stored},
     notification::{self, EventBus, Subject, Topic},
@@ -554,6 +552,9 @@ impl PriceService {
         self.indicator_rows(query).await
     }
 
+    /// The rollups of a slice, summed per period (and per area when `each_area` or `kecamatan` is given) in the
+    /// database: one row per period and area of the answer comes back, however many days lie in each period.
+    #[allow(clippy::too_many_arguments)]
     async fn rollups(
         &self,
         commodity_id: Uuid,
@@ -562,17 +563,51 @@ impl PriceService {
         to: NaiveDate,
         kecamatan: Option<&str>,
         each_area: bool,
-    ) -> ServiceResult<Vec<price_rollup::Model>> {
-        let query = price_rollup::Entity::find()
-            .filter(price_rollup::Column::CommodityId.eq(commodity_id))
-            .filter(price_rollup::Column::Source.eq(source))
-            .filter(price_rollup::Column::Day.between(from, to));
-        let query = match (kecamatan, each_area) {
-            (Some(kecamatan), _) => query.filter(price_rollup::Column::Kecamatan.eq(kecamatan)),
-            (None, true) => query.filter(price_rollup::Column::Kecamatan.ne(ALL_AREAS)),
-            (None, false) => query.filter(price_rollup::Column::Kecamatan.eq(ALL_AREAS)),
+        period: Period,
+    ) -> ServiceResult<Vec<RollupRow>> {
+        let backend = self.db.get_database_backend();
+        let postgres = backend == DatabaseBackend::Postgres;
+        let bucket = match (period, postgres) {
+            (Period::Day, _) => "day",
+            (Period::Week, true) => "CAST(date_trunc('week', day) AS DATE)",
+            (Period::Month, true) => "CAST(date_trunc('month', day) AS DATE)",
+            (Period::Week, false) => "date(day, '-' || ((CAST(strftime('%w', day) AS INTEGER) + 6) % 7) || ' days')",
+            (Period::Month, false) => "strftime('%Y-%m-01', day)",
         };
-        Ok(query.all(&self.db).await?)
+        let mut values: Vec<Value> = vec![commodity_id.into(), source.into(), from.into(), to.into()];
+        let area_filter = match (kecamatan, each_area) {
+            (Some(kecamatan), _) => {
+                values.push(kecamatan.into());
+                "kecamatan = ?"
+            }
+            (None, true) => "kecamatan <> '*'",
+            (None, false) => "kecamatan = '*'",
+        };
+        let mut sql = format!(
+            "SELECT {bucket} AS day, city, kecamatan, CAST(SUM(observations) AS BIGINT) AS observations, \
+             CAST(SUM(sum_price_e4) AS BIGINT) AS sum_price_e4, SUM(sum_price_squared) AS sum_price_squared, \
+             MIN(min_price_e4) AS min_price_e4, MAX(max_price_e4) AS max_price_e4, \
+             CAST(SUM(sum_quantity_e4) AS BIGINT) AS sum_quantity_e4, CAST(SUM(sum_amount_e4) AS BIGINT) AS sum_amount_e4, \
+             CAST(SUM(above_ceiling) AS BIGINT) AS above_ceiling \
+             FROM price_rollup WHERE commodity_id = ? AND source = ? AND day BETWEEN ? AND ? AND {area_filter} \
+             GROUP BY {bucket}, city, kecamatan"
+        );
+        if postgres {
+            // Number the placeholders as PostgreSQL wants them.
+            let mut numbered = String::with_capacity(sql.len());
+            let mut n = 0;
+            for c in sql.chars() {
+                if c == '?' {
+                    n += 1;
+                    numbered.push_str(&format!("${n}"));
+                } else {
+                    numbered.push(c);
+                }
+            }
+            sql = numbered;
+        }
+        let rows = self.db.query_all_raw(Statement::from_sql_and_values(backend, sql, values)).await?;
+        Ok(rows.iter().map(|row| RollupRow::from_query_result(row, "")).collect::<Result<_, _>>()?)
     }
 
     async fn indicator_rows(&self, query: &IndicatorQuery) -> ServiceResult<Vec<IndicatorRow>> {
@@ -584,9 +619,11 @@ impl PriceService {
         // One period more before the range, for the change of the first period.
         let reach_back = query.period.previous(first);
         let kecamatan = query.kecamatan.as_deref();
-        let pooled = self.rollups(commodity.id, query.source, reach_back, query.to, kecamatan, query.by_area).await?;
-        let market = self.rollups(commodity.id, SOURCE_SURVEY, reach_back, query.to, kecamatan, query.by_area).await?;
-        let key = |row: &price_rollup::Model| {
+        let (source, period, by_area) = (query.source, query.period, query.by_area);
+        let pooled = self.rollups(commodity.id, source, reach_back, query.to, kecamatan, by_area, period).await?;
+        let market =
+            self.rollups(commodity.id, SOURCE_SURVEY, reach_back, query.to, kecamatan, by_area, period).await?;
+        let key = |row: &RollupRow| {
             (
                 query.period.start_of(row.day),
                 (query.by_area || query.kecamatan.is_some()).then(|| row.kecamatan.clone()),
@@ -603,7 +640,7 @@ impl PriceService {
         // Markets are surveyed in a few kecamatan: where an area has none, its market price is the whole city's.
         let mut market_everywhere: BTreeMap<NaiveDate, Moments> = BTreeMap::new();
         if query.by_area || query.kecamatan.is_some() {
-            for row in self.rollups(commodity.id, SOURCE_SURVEY, reach_back, query.to, None, false).await? {
+            for row in self.rollups(commodity.id, SOURCE_SURVEY, reach_back, query.to, None, false, period).await? {
                 market_everywhere.entry(query.period.start_of(row.day)).or_default().merge(&moments_of(&row));
             }
         }
@@ -866,7 +903,9 @@ impl PriceService {
             let Some(commodity) = commodities.iter().find(|c| c.id == entry.commodity_id) else { continue };
             let end = next_period(Period::Month, entry.month) - Duration::days(1);
             let mut moments = Moments::default();
-            for row in self.rollups(entry.commodity_id, SOURCE_AWARD, entry.month, end, None, false).await? {
+            for row in
+                self.rollups(entry.commodity_id, SOURCE_AWARD, entry.month, end, None, false, Period::Month).await?
+            {
                 moments.merge(&moments_of(&row));
             }
             out.push((commodity.clone(), entry.month, moments.mean(), moments.count));
@@ -883,7 +922,23 @@ fn next_period(period: Period, start: NaiveDate) -> NaiveDate {
     }
 }
 
-fn moments_of(row: &price_rollup::Model) -> Moments {
+/// The columns of a rollup row an indicator needs (the key columns it filtered on are left out).
+#[derive(Debug, FromQueryResult)]
+struct RollupRow {
+    day: NaiveDate,
+    city: String,
+    kecamatan: String,
+    observations: i64,
+    sum_price_e4: i64,
+    sum_price_squared: f64,
+    min_price_e4: i64,
+    max_price_e4: i64,
+    sum_quantity_e4: i64,
+    sum_amount_e4: i64,
+    above_ceiling: i64,
+}
+
+fn moments_of(row: &RollupRow) -> Moments {
     Moments {
         count: u64::try_from(row.observations).unwrap_or(0),
         sum_price: from_stored(row.sum_price_e4),
