@@ -295,6 +295,7 @@ pub async fn seed(services: &Services) -> ServiceResult<Vec<DemoLogin>> {
             .await?;
     }
     open_urea_pool(services, &agency_actor, &cooperatives).await?;
+    survey_markets(services, &agency_actor).await?;
     Ok(logins)
 }
 
@@ -364,6 +365,47 @@ async fn open_urea_pool(services: &Services, agency: &Actor, cooperatives: &[(St
             )
             .await?;
     }
+    Ok(())
+}
+
+/// Two weeks of the office's daily market survey (urea, medium rice, Minyakita, eggs in five markets), so the price
+/// indicators and alerts have something to show: rice creeps above its HET in the second week.
+async fn survey_markets(services: &Services, agency: &Actor) -> ServiceResult<()> {
+    const MARKETS: [(&str, &str); 5] = [
+        ("Pasar Besar", "Klojen"),
+        ("Pasar Blimbing", "Blimbing"),
+        ("Pasar Dinoyo", "Lowokwaru"),
+        ("Pasar Gadang", "Sukun"),
+        ("Pasar Madyopuro", "Kedungkandang"),
+    ];
+    const PRICES: [(&str, i64, i64); 4] =
+        [("UREA-SUB", 1_780, 10), ("BERAS-MEDIUM", 13_300, 25), ("MINYAKITA", 15_600, 20), ("TELUR-AYAM", 29_000, 150)];
+    let today = domain::clock::date_in_wib(services.clock.now());
+    let mut rows = Vec::new();
+    for days_ago in (0..14).rev() {
+        let date = today - chrono::Duration::days(days_ago);
+        for (index, (market, kecamatan)) in MARKETS.iter().enumerate() {
+            for (code, base, step) in PRICES {
+                // A small spread between markets; rice rises through the second week.
+                let spread = (index as i64 - 2) * step;
+                let rise = if code == "BERAS-MEDIUM" && days_ago < 7 { (7 - days_ago) * 60 } else { 0 };
+                rows.push((
+                    rows.len() + 2,
+                    Ok(crate::prices::SurveyInput {
+                        commodity_code: code.into(),
+                        market_name: (*market).into(),
+                        kelurahan: None,
+                        kecamatan: (*kecamatan).into(),
+                        city: CITY.into(),
+                        province: Some(PROVINCE.into()),
+                        date,
+                        price: Decimal::from(base + spread + rise),
+                    }),
+                ));
+            }
+        }
+    }
+    services.prices.record_survey(agency, rows).await?;
     Ok(())
 }
 

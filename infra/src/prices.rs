@@ -249,18 +249,28 @@ async fn raise_alerts(
         .into_iter()
         .map(|c| (c.id, c.name_id))
         .collect();
+    // One e-mail per commodity and recording (a day's survey may find several markets above the HET): the highest
+    // price, and how many more there are. Every alert is its own live event.
+    let mut by_commodity: BTreeMap<Uuid, Vec<&price_alert::Model>> = BTreeMap::new();
     for alert in alerts {
+        by_commodity.entry(alert.commodity_id).or_default().push(alert);
+    }
+    for (commodity_id, found) in &by_commodity {
+        let Some(highest) = found.iter().max_by_key(|a| a.unit_price_e4) else { continue };
+        let place = format!("{}, {}", highest.kecamatan, highest.city);
         let notice = Notice::PriceAlert {
-            commodity: names.get(&alert.commodity_id).cloned().unwrap_or_default(),
-            area: format!("{}, {}", alert.kecamatan, alert.city),
-            price: from_stored(alert.unit_price_e4),
-            ceiling: from_stored(alert.ceiling_e4),
-            day: alert.observed_on,
-            source: alert.market_name.clone().unwrap_or_else(|| alert.source.to_lowercase()),
+            commodity: names.get(commodity_id).cloned().unwrap_or_default(),
+            area: if found.len() > 1 { format!("{place} (+{} lainnya/others)", found.len() - 1) } else { place },
+            price: from_stored(highest.unit_price_e4),
+            ceiling: from_stored(highest.ceiling_e4),
+            day: highest.observed_on,
+            source: highest.market_name.clone().unwrap_or_else(|| highest.source.to_lowercase()),
         };
-        let id = alert.id.to_string();
+        let id = highest.id.to_string();
         notification::mail_organisations(txn, now, &notice, &agencies, Subject { kind: "price_alert", id: &id })
             .await?;
+    }
+    for alert in alerts {
         let payload = json!({
             "kind": alert.kind,
             "commodityId": alert.commodity_id,
@@ -391,6 +401,8 @@ pub struct SurveyInput {
     pub kelurahan: Option<String>,
     pub kecamatan: String,
     pub city: String,
+    /// Needed to apply a province's HET (e.g. rice, LPG).
+    pub province: Option<String>,
     pub date: NaiveDate,
     pub price: Decimal,
 }
@@ -437,7 +449,7 @@ impl PriceService {
         Ok(NewObservation {
             commodity_id: commodity.id,
             source: SOURCE_SURVEY,
-            province: None,
+            province: input.province.as_deref().map(|p| bounded_text("province", p, 2, 100)).transpose()?,
             city: bounded_text("city", &input.city, 2, 100)?,
             kecamatan: bounded_text("kecamatan", &input.kecamatan, 2, 100)?,
             kelurahan: input.kelurahan.as_deref().map(|k| bounded_text("kelurahan", k, 2, 100)).transpose()?,
@@ -489,8 +501,8 @@ impl PriceService {
         Ok((count, rejected))
     }
 
-    /// Parses a day's survey as CSV (`commodity_code,market,kelurahan,kecamatan,city,date,price`, with a header row)
-    /// and records it: one action for the whole file.
+    /// Parses a day's survey as CSV (`commodity_code,market,kelurahan,kecamatan,city,date,price`, with a header row;
+    /// an optional `province` column applies provincial HETs) and records it: one action for the whole file.
     pub async fn import_survey_csv(&self, actor: &Actor, text: &str) -> ServiceResult<(usize, Vec<RejectedRow>)> {
         actor.require(Permission::MonitorPrices)?;
         if text.len() > 5 * 1024 * 1024 {
@@ -503,11 +515,13 @@ impl PriceService {
             .from_reader(text.as_bytes());
         let headers =
             reader.headers().map_err(|_| ServiceError::bad_input("csv", "the first line must be a header"))?.clone();
-        let expected = ["commodity_code", "market", "kelurahan", "kecamatan", "city", "date", "price"];
+        let expected = ["commodity_code", "market", "kelurahan", "kecamatan", "city", "date", "price", "province"];
         let position = |name: &str| headers.iter().position(|h| h.eq_ignore_ascii_case(name));
         let columns: Vec<Option<usize>> = expected.iter().map(|name| position(name)).collect();
-        if let Some(missing) =
-            expected.iter().zip(&columns).find(|(name, column)| column.is_none() && **name != "kelurahan")
+        if let Some(missing) = expected
+            .iter()
+            .zip(&columns)
+            .find(|(name, column)| column.is_none() && !matches!(**name, "kelurahan" | "province"))
         {
             return Err(ServiceError::bad_input("csv", format!("the header lacks the column {}", missing.0)));
         }
@@ -534,6 +548,7 @@ impl PriceService {
                         kelurahan: Some(cell(2)).filter(|k| !k.is_empty()),
                         kecamatan: cell(3),
                         city: cell(4),
+                        province: Some(cell(7)).filter(|p| !p.is_empty()),
                         date,
                         price,
                     })

@@ -173,6 +173,25 @@ async fn the_demo_logins_work_and_the_catalogue_has_todays_ceilings() {
         pools.data()["demandPools"]["edges"][0]["node"],
         json!({ "status": "OPEN", "pooledQuantity": "20000", "cooperativeCount": 2, "commodity": { "code": "UREA-SUB" } })
     );
+    // Two weeks of market surveys: urea stays under its HET; medium rice rises above it in the last days.
+    let alerts = |code: &str| {
+        let variables = json!({ "i": { "commodityCode": code, "period": "WEEK", "from": "2026-11-11", "to": "2026-11-25", "source": "MARKET" } });
+        let token = token.clone();
+        let app = &app;
+        async move {
+            let response = app
+                .gql(
+                    Some(&token),
+                    "query($i: PriceQueryInput!) { priceAlerts(input: $i) { kind marketNames } }",
+                    variables,
+                )
+                .await;
+            response.data()["priceAlerts"].as_array().unwrap().clone()
+        }
+    };
+    assert_eq!(alerts("UREA-SUB").await, Vec::<serde_json::Value>::new());
+    let rice = alerts("BERAS-MEDIUM").await;
+    assert!(rice.iter().any(|a| a["kind"] == "ABOVE_HET"), "{rice:?}");
     // Seeding twice is refused rather than duplicating.
     assert!(demo::seed(&app.services).await.is_err());
 }

@@ -233,6 +233,8 @@ pub struct MarketPriceInput {
     kelurahan: Option<String>,
     kecamatan: String,
     city: String,
+    /// Needed to apply a province's HET (e.g. rice, LPG).
+    province: Option<String>,
     date: NaiveDate,
     price: Decimal,
 }
@@ -388,6 +390,7 @@ impl PriceMutation {
             kelurahan: input.kelurahan,
             kecamatan: input.kecamatan,
             city: input.city,
+            province: input.province,
             date: input.date,
             price: input.price,
         };
