@@ -24,6 +24,7 @@ query {
   __schema {
     queryType { fields { name args { name type { ...T } } type { ...T } } }
     mutationType { fields { name args { name type { ...T } } type { ...T } } }
+    subscriptionType { fields { name args { name type { ...T } } type { ...T } } }
     types { name kind inputFields { name defaultValue type { ...T } } enumValues { name } }
   }
 }
@@ -105,10 +106,11 @@ async fn operations(app: &TestApp) -> (Schema, Vec<(String, String)>) {
         .collect();
     let schema_types = Schema { types };
     let mut operations = Vec::new();
-    for (root, keyword) in [("queryType", "query"), ("mutationType", "mutation")] {
+    for (root, keyword) in [("queryType", "query"), ("mutationType", "mutation"), ("subscriptionType", "subscription")]
+    {
         for field in schema[root]["fields"].as_array().unwrap() {
             let document = format!("{keyword} {{ {} }}", schema_types.call(field));
-            operations.push((field["name"].as_str().unwrap().to_owned(), document));
+            operations.push((format!("{keyword} {}", field["name"].as_str().unwrap()), document));
         }
     }
     (schema_types, operations)
@@ -131,7 +133,8 @@ async fn every_operation_makes_an_authorisation_decision_for_every_caller() {
         ("admin", Some(&admin)),
     ];
     for (who, login) in &callers {
-        for (name, document) in &operations {
+        for (operation, document) in operations.iter().filter(|(o, _)| !o.starts_with("subscription ")) {
+            let name = operation.split_once(' ').map_or(operation.as_str(), |(_, name)| name);
             // Logging out would end the session the rest of the loop uses.
             if name == "logout" && login.is_some() {
                 continue;
@@ -150,13 +153,57 @@ async fn every_operation_makes_an_authorisation_decision_for_every_caller() {
                     response.body
                 );
             }
-            if login.is_none() && !PUBLIC.contains(&name.as_str()) {
+            if login.is_none() && !PUBLIC.contains(&name) {
                 assert_eq!(
                     codes.first().map(String::as_str),
                     Some("UNAUTHENTICATED"),
                     "anonymous {name}: {}",
                     response.body
                 );
+            }
+        }
+    }
+}
+
+/// Every subscription, generated from the schema, started over WebSocket by every kind of caller: each is refused with a
+/// stable code or accepted, and an anonymous caller is refused every one before anything streams.
+#[tokio::test]
+async fn every_subscription_makes_an_authorisation_decision_for_every_caller() {
+    use lumbung_tests::subscriber::{Connected, Subscriber};
+    use std::time::Duration;
+
+    let app = spawn_app().await;
+    let (admin, agency) = app.bootstrap().await;
+    let coop = app.verified_cooperative(&agency, "Bumiayu").await;
+    let supplier = app.verified_supplier(&agency, "CV Uji", false).await;
+    let (_, operations) = operations(&app).await;
+    let subscriptions: Vec<&(String, String)> =
+        operations.iter().filter(|(o, _)| o.starts_with("subscription ")).collect();
+    assert!(subscriptions.len() >= 4, "{subscriptions:?}");
+    let callers: Vec<(&str, Option<&Login>)> = vec![
+        ("anonymous", None),
+        ("cooperative", Some(&coop)),
+        ("supplier", Some(&supplier)),
+        ("agency", Some(&agency)),
+        ("admin", Some(&admin)),
+    ];
+    for (who, login) in &callers {
+        for (name, document) in &subscriptions {
+            let Connected::Acknowledged(mut subscriber) =
+                Subscriber::connect(&app.address, login.map(|l| l.access_token.as_str())).await
+            else {
+                panic!("{who}: the connection is acknowledged");
+            };
+            subscriber.subscribe(document, json!({})).await;
+            // A refusal arrives at once; an accepted subscription streams nothing until an event happens.
+            let Some(payload) = subscriber.next(Duration::from_millis(500)).await else {
+                assert!(login.is_some(), "anonymous {name} was not refused");
+                continue;
+            };
+            let code = payload["errors"][0]["extensions"]["code"].as_str().unwrap_or("(no code)").to_owned();
+            assert!(ALLOWED_CODES.contains(&code.as_str()), "{who} starting {name} got {code}: {payload}");
+            if login.is_none() {
+                assert_eq!(code, "UNAUTHENTICATED", "anonymous {name}: {payload}");
             }
         }
     }
