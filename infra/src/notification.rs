@@ -51,10 +51,20 @@ pub async fn mail_organisations(
     organisation_ids: &[Uuid],
     subject: Subject<'_>,
 ) -> Result<usize, DbErr> {
+    let recipients = recipients(connection, notice.kind(), organisation_ids).await?;
+    mail_users(connection, now, notice, &recipients, subject).await
+}
+
+/// The active users of `organisation_ids` who receive `kind` (id and address): everyone, less those who turned it off
+/// when it is optional.
+pub async fn recipients(
+    connection: &impl ConnectionTrait,
+    kind: NotificationKind,
+    organisation_ids: &[Uuid],
+) -> Result<Vec<(Uuid, String)>, DbErr> {
     if organisation_ids.is_empty() {
-        return Ok(0);
+        return Ok(vec![]);
     }
-    let kind = notice.kind();
     let mut query = app_user::Entity::find()
         .select_only()
         .column(app_user::Column::Id)
@@ -73,8 +83,7 @@ pub async fn mail_organisations(
             ),
         );
     }
-    let recipients = query.into_tuple::<(Uuid, String)>().all(connection).await?;
-    mail_users(connection, now, notice, &recipients, subject).await
+    query.into_tuple::<(Uuid, String)>().all(connection).await
 }
 
 /// Queues `notice` for the given users (id and address).

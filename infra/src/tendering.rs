@@ -445,11 +445,11 @@ impl TenderingService {
     async fn acknowledge_bid(
         &self,
         txn: &crate::db::WriteTransaction,
-        actor: &Actor,
         row: &tender::Model,
         lot: &lot::Model,
         stored: &bid_version::Model,
         count_changed: bool,
+        recipients: &[(Uuid, String)],
         now: DateTime<Utc>,
     ) -> ServiceResult<()> {
         let notice = Notice::BidReceived {
@@ -461,8 +461,7 @@ impl TenderingService {
             received_at: stored.received_at,
         };
         let id = stored.bid_id.to_string();
-        notification::mail_organisations(txn, now, &notice, &[actor.organisation_id], Subject { kind: "bid", id: &id })
-            .await?;
+        notification::mail_users(txn, now, &notice, recipients, Subject { kind: "bid", id: &id }).await?;
         if count_changed {
             self.events.publish(txn, now, Topic::Bids, row.id, json!({ "action": stored.action })).await?;
         }
@@ -639,19 +638,45 @@ impl TenderingService {
             .is_some())
     }
 
-    /// Loads the lot and its tender for a bid and checks that bidding is open at `now`, the instant of storing.
-    async fn bidding_context(
-        connection: &impl ConnectionTrait,
+    /// What a bid needs that cannot change while bidding is open — the lot, the tender's terms, whether the supplier
+    /// sells the category, who receives the receipt — read before taking the writer's turn, so that SQLite's single
+    /// writer spends its time on writes. Whether bidding is open is judged inside ([`Self::bidding_open`]).
+    async fn bidding_terms(
+        &self,
         actor: &Actor,
         lot_id: Uuid,
-        now: DateTime<Utc>,
-    ) -> ServiceResult<(tender::Model, lot::Model)> {
-        let lot = lot::Entity::find_by_id(lot_id)
-            .one(connection)
-            .await?
-            .ok_or_else(|| ServiceError::NotFound("lot".into()))?;
-        // A shared lock on the tender: closing (which updates it) waits for bids in flight, and sees them.
+    ) -> ServiceResult<(tender::Model, lot::Model, Vec<(Uuid, String)>)> {
+        let lot =
+            lot::Entity::find_by_id(lot_id).one(&self.db).await?.ok_or_else(|| ServiceError::NotFound("lot".into()))?;
         let row = tender::Entity::find_by_id(lot.tender_id)
+            .one(&self.db)
+            .await?
+            .ok_or_else(|| ServiceError::internal("lot without tender"))?;
+        if TenderStatus::parse(&row.status)? == TenderStatus::Draft {
+            return Err(ServiceError::NotFound("lot".into()));
+        }
+        if !Self::supplier_sells(&self.db, actor.organisation_id, row.commodity_id).await? {
+            return Err(ServiceError::Forbidden(
+                "your organisation is not verified for this commodity's category".into(),
+            ));
+        }
+        let recipients = notification::recipients(
+            &self.db,
+            domain::notification::NotificationKind::BidReceived,
+            &[actor.organisation_id],
+        )
+        .await?;
+        Ok((row, lot, recipients))
+    }
+
+    /// The tender as it stands under the write lock, if bidding is open at `now`, the instant of storing.
+    async fn bidding_open(
+        connection: &impl ConnectionTrait,
+        tender_id: Uuid,
+        now: DateTime<Utc>,
+    ) -> ServiceResult<tender::Model> {
+        // A shared lock on the tender: closing (which updates it) waits for bids in flight, and sees them.
+        let row = tender::Entity::find_by_id(tender_id)
             .lock_shared()
             .one(connection)
             .await?
@@ -659,14 +684,9 @@ impl TenderingService {
         if TenderStatus::parse(&row.status)? == TenderStatus::Draft {
             return Err(ServiceError::NotFound("lot".into()));
         }
-        if !Self::supplier_sells(connection, actor.organisation_id, row.commodity_id).await? {
-            return Err(ServiceError::Forbidden(
-                "your organisation is not verified for this commodity's category".into(),
-            ));
-        }
         let period = BiddingPeriod::parse(row.bidding_start_at, row.deadline_at)?;
         rules::check_bidding_open(TenderStatus::parse(&row.status)?, &period, now)?;
-        Ok((row, lot))
+        Ok(row)
     }
 
     fn parse_offer(row: &tender::Model, lot: &lot::Model, offer: OfferInput) -> ServiceResult<Offer> {
@@ -761,13 +781,14 @@ impl TenderingService {
         let key = idempotency_key
             .map(|k| IdempotencyKey::parse(actor.user_id, "submit_bid", k, &Self::offer_fingerprint(lot_id, &offer)))
             .transpose()?;
+        let (terms, lot, recipients) = self.bidding_terms(actor, lot_id).await?;
         let txn = begin_write(&self.db).await?;
         if let Some(receipt) = Self::recall_receipt(&txn, &key).await? {
             return Ok(receipt);
         }
         // The instant the bid is stored, read under the write lock: this is what the deadline is judged against.
         let now = self.clock.now();
-        let (row, lot) = Self::bidding_context(&txn, actor, lot_id, now).await?;
+        let row = Self::bidding_open(&txn, terms.id, now).await?;
         let offer = Self::parse_offer(&row, &lot, offer)?;
         let existing = bid::Entity::find()
             .filter(bid::Column::LotId.eq(lot.id))
@@ -814,7 +835,7 @@ impl TenderingService {
         let summary =
             json!({ "tender": row.id, "lot": lot.id, "version": version, "commitmentHash": stored.commitment_hash });
         audit::record(&txn, now, AuditRecord::by(actor, "bid.submitted", "bid", bid_id, summary)).await?;
-        self.acknowledge_bid(&txn, actor, &row, &lot, &stored, true, now).await?;
+        self.acknowledge_bid(&txn, &row, &lot, &stored, true, &recipients, now).await?;
         txn.commit().await?;
         Ok(BidReceipt::from(&stored))
     }
@@ -864,13 +885,16 @@ impl TenderingService {
         let key = idempotency_key
             .map(|k| IdempotencyKey::parse(actor.user_id, "revise_bid", k, &Self::offer_fingerprint(bid_id, &offer)))
             .transpose()?;
+        // A bid's lot never changes: what it needs is read before the writer's turn; status and version inside.
+        let lot_id = Self::own_bid(&self.db, actor, bid_id).await?.lot_id;
+        let (terms, lot, recipients) = self.bidding_terms(actor, lot_id).await?;
         let txn = begin_write(&self.db).await?;
         if let Some(receipt) = Self::recall_receipt(&txn, &key).await? {
             return Ok(receipt);
         }
         let now = self.clock.now();
         let current = Self::own_bid(&txn, actor, bid_id).await?;
-        let (row, lot) = Self::bidding_context(&txn, actor, current.lot_id, now).await?;
+        let row = Self::bidding_open(&txn, terms.id, now).await?;
         if current.status != BID_ACTIVE {
             return Err(ServiceError::Conflict("a withdrawn bid cannot be revised; submit a new one".into()));
         }
@@ -884,7 +908,7 @@ impl TenderingService {
         let summary =
             json!({ "tender": row.id, "lot": lot.id, "version": version, "commitmentHash": stored.commitment_hash });
         audit::record(&txn, now, AuditRecord::by(actor, "bid.revised", "bid", bid_id, summary)).await?;
-        self.acknowledge_bid(&txn, actor, &row, &lot, &stored, false, now).await?;
+        self.acknowledge_bid(&txn, &row, &lot, &stored, false, &recipients, now).await?;
         txn.commit().await?;
         Ok(BidReceipt::from(&stored))
     }
@@ -892,10 +916,12 @@ impl TenderingService {
     /// Withdraws a bid until the deadline.
     pub async fn withdraw_bid(&self, actor: &Actor, bid_id: Uuid) -> ServiceResult<BidReceipt> {
         actor.require(Permission::SubmitBids)?;
+        let lot_id = Self::own_bid(&self.db, actor, bid_id).await?.lot_id;
+        let (terms, lot, recipients) = self.bidding_terms(actor, lot_id).await?;
         let txn = begin_write(&self.db).await?;
         let now = self.clock.now();
         let current = Self::own_bid(&txn, actor, bid_id).await?;
-        let (row, lot) = Self::bidding_context(&txn, actor, current.lot_id, now).await?;
+        let row = Self::bidding_open(&txn, terms.id, now).await?;
         if current.status != BID_ACTIVE {
             return Err(ServiceError::Conflict("the bid is already withdrawn".into()));
         }
@@ -905,7 +931,7 @@ impl TenderingService {
         Self::apply_version(&txn, &stored, BID_WITHDRAWN).await?;
         let summary = json!({ "tender": row.id, "lot": lot.id, "version": version });
         audit::record(&txn, now, AuditRecord::by(actor, "bid.withdrawn", "bid", bid_id, summary)).await?;
-        self.acknowledge_bid(&txn, actor, &row, &lot, &stored, true, now).await?;
+        self.acknowledge_bid(&txn, &row, &lot, &stored, true, &recipients, now).await?;
         txn.commit().await?;
         Ok(BidReceipt::from(&stored))
     }
