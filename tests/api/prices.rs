@@ -476,3 +476,38 @@ async fn nothing_about_bids_is_exported_before_the_deadline() {
     let (_, bulk) = download(&season, Some(&season.agency), "/exports/ocds.jsonl").await;
     assert!(!bulk.contains("1620") && !bulk.contains("BUMN"));
 }
+
+#[tokio::test]
+async fn a_tender_with_one_responsive_bid_near_the_ceiling_is_flagged() {
+    let season = season().await;
+    pool_demand(&season).await;
+    // One responsive bid is enough for this tender; Supplier C bids above the maximum price and is disqualified.
+    let (tender_id, lot) = season.tender(1).await;
+    season.app.clock.set(at(BIDDING_START) + Duration::hours(1));
+    season.bid(&season.supplier_a, &lot, "1690", "24000", 5, None).await.data();
+    season.bid(&season.supplier_c, &lot, "1750", "24000", 3, None).await.data();
+    season.app.clock.set(at(crate::tendering::DEADLINE));
+    crate::tendering::wait_until_closed(&season, &tender_id).await;
+    season
+        .gql(&season.agency, "mutation($id: ID!) { confirmAward(id: $id) { status } }", json!({ "id": tender_id }))
+        .await
+        .data();
+    let report = season
+        .gql(&season.agency, "{ tenderRedFlags { coverage { code computable fired } tenders { fired } } }", json!({}))
+        .await;
+    let report = report.data()["tenderRedFlags"].clone();
+    let mut fired: Vec<String> =
+        report["tenders"][0]["fired"].as_array().unwrap().iter().map(|c| c.as_str().unwrap().to_owned()).collect();
+    fired.sort();
+    // A single responsive bid (R018), every other bid disqualified (R035), awarded at 1,690: within 1 % of 1,700.
+    assert_eq!(fired, vec!["LMB-MAX", "R018", "R035"]);
+    let coverage =
+        |code: &str| report["coverage"].as_array().unwrap().iter().find(|c| c["code"] == code).unwrap().clone();
+    assert_eq!(coverage("R018"), json!({ "code": "R018", "computable": 1, "fired": 1 }));
+    assert_eq!(coverage("R036"), json!({ "code": "R036", "computable": 1, "fired": 0 }));
+    // The CSV download carries the same.
+    let (status, csv) = download(&season, Some(&season.agency), "/exports/red-flags.csv").await;
+    assert_eq!(status, 200);
+    assert!(csv.lines().any(|l| l.ends_with(",R018,true")), "{csv}");
+    assert!(csv.lines().any(|l| l.ends_with(",R028,false")), "{csv}");
+}
