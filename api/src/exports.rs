@@ -61,6 +61,30 @@ fn attachment(content_type: &'static str, filename: &str, body: String) -> Respo
     response
 }
 
+/// Authenticates the caller, runs `make` as them and sends what it wrote as a download, or the refusal.
+async fn download<F, Fut>(
+    state: &AppState,
+    headers: &HeaderMap,
+    content_type: &'static str,
+    filename: &str,
+    make: F,
+) -> Response
+where
+    F: FnOnce(Actor) -> Fut,
+    Fut: std::future::Future<Output = Result<String, ServiceError>>,
+{
+    let actor = match actor(state, headers).await {
+        Ok(actor) => actor,
+        Err(response) => return response,
+    };
+    match make(actor).await {
+        Ok(body) => attachment(content_type, filename, body),
+        Err(error) => refusal(&error),
+    }
+}
+
+const CSV: &str = "text/csv; charset=utf-8";
+
 fn csv_text(header: &[&str], rows: Vec<Vec<String>>) -> Result<String, ServiceError> {
     let mut writer = csv::Writer::from_writer(Vec::new());
     writer.write_record(header).map_err(|e| ServiceError::internal(e.to_string()))?;
@@ -122,13 +146,10 @@ pub async fn price_indicators_csv(
     headers: HeaderMap,
     Query(parameters): Query<PriceParameters>,
 ) -> Response {
-    let actor = match actor(&state, &headers).await {
-        Ok(actor) => actor,
-        Err(response) => return response,
-    };
-    let result = async {
+    let services = &state.services;
+    download(&state, &headers, CSV, "price-indicators.csv", |actor| async move {
         let query = parameters.query()?;
-        let rows = state.services.prices.indicators(&actor, &query).await?;
+        let rows = services.prices.indicators(&actor, &query).await?;
         csv_text(
             &[
                 "period_start",
@@ -175,12 +196,8 @@ pub async fn price_indicators_csv(
                 })
                 .collect(),
         )
-    }
-    .await;
-    match result {
-        Ok(text) => attachment("text/csv; charset=utf-8", "price-indicators.csv", text),
-        Err(error) => refusal(&error),
-    }
+    })
+    .await
 }
 
 /// `GET /exports/price-disparity.csv`.
@@ -189,12 +206,9 @@ pub async fn price_disparity_csv(
     headers: HeaderMap,
     Query(parameters): Query<PriceParameters>,
 ) -> Response {
-    let actor = match actor(&state, &headers).await {
-        Ok(actor) => actor,
-        Err(response) => return response,
-    };
-    let result = async {
-        let rows = state.services.prices.disparity(&actor, &parameters.query()?).await?;
+    let services = &state.services;
+    download(&state, &headers, CSV, "price-disparity.csv", |actor| async move {
+        let rows = services.prices.disparity(&actor, &parameters.query()?).await?;
         csv_text(
             &["period_start", "areas", "lowest_mean", "highest_mean", "spread_percent", "coefficient_of_variation"],
             rows.iter()
@@ -211,12 +225,8 @@ pub async fn price_disparity_csv(
                 })
                 .collect(),
         )
-    }
-    .await;
-    match result {
-        Ok(text) => attachment("text/csv; charset=utf-8", "price-disparity.csv", text),
-        Err(error) => refusal(&error),
-    }
+    })
+    .await
 }
 
 /// `GET /exports/price-alerts.csv`.
@@ -225,12 +235,9 @@ pub async fn price_alerts_csv(
     headers: HeaderMap,
     Query(parameters): Query<PriceParameters>,
 ) -> Response {
-    let actor = match actor(&state, &headers).await {
-        Ok(actor) => actor,
-        Err(response) => return response,
-    };
-    let result = async {
-        let rows = state.services.prices.alerts(&actor, &parameters.query()?).await?;
+    let services = &state.services;
+    download(&state, &headers, CSV, "price-alerts.csv", |actor| async move {
+        let rows = services.prices.alerts(&actor, &parameters.query()?).await?;
         csv_text(
             &["kind", "day", "kecamatan", "value", "threshold", "tender_ids", "market_names"],
             rows.iter()
@@ -247,12 +254,8 @@ pub async fn price_alerts_csv(
                 })
                 .collect(),
         )
-    }
-    .await;
-    match result {
-        Ok(text) => attachment("text/csv; charset=utf-8", "price-alerts.csv", text),
-        Err(error) => refusal(&error),
-    }
+    })
+    .await
 }
 
 #[derive(Deserialize)]
@@ -268,12 +271,9 @@ pub async fn red_flags_csv(
     headers: HeaderMap,
     Query(parameters): Query<RangeParameters>,
 ) -> Response {
-    let actor = match actor(&state, &headers).await {
-        Ok(actor) => actor,
-        Err(response) => return response,
-    };
-    let result = async {
-        let report = state.services.red_flags.report(&actor, parameters.from, parameters.to).await?;
+    let services = &state.services;
+    download(&state, &headers, CSV, "red-flags.csv", |actor| async move {
+        let report = services.red_flags.report(&actor, parameters.from, parameters.to).await?;
         let mut rows = Vec::new();
         for tender in &report.tenders {
             for (flag, fired) in &tender.flags {
@@ -286,27 +286,21 @@ pub async fn red_flags_csv(
             }
         }
         csv_text(&["tender_id", "title", "flag", "fired"], rows)
-    }
-    .await;
-    match result {
-        Ok(text) => attachment("text/csv; charset=utf-8", "red-flags.csv", text),
-        Err(error) => refusal(&error),
-    }
+    })
+    .await
 }
 
 /// `GET /exports/ocds/{tenderId}.json`: the tender's OCDS release package.
 pub async fn ocds_package(State(state): State<AppState>, headers: HeaderMap, Path(file): Path<String>) -> Response {
-    let actor = match actor(&state, &headers).await {
-        Ok(actor) => actor,
-        Err(response) => return response,
-    };
-    let Some(id) = file.strip_suffix(".json").and_then(|id| Uuid::parse_str(id).ok()) else {
-        return refusal(&ServiceError::bad_input("tenderId", "is not a valid id"));
-    };
-    match state.services.open_data.release_package(&actor, id).await {
-        Ok(package) => attachment("application/json", &format!("{id}.json"), package.to_string()),
-        Err(error) => refusal(&error),
-    }
+    let (services, name) = (&state.services, file.clone());
+    download(&state, &headers, "application/json", &name, |actor| async move {
+        let id = file
+            .strip_suffix(".json")
+            .and_then(|id| Uuid::parse_str(id).ok())
+            .ok_or_else(|| ServiceError::bad_input("tenderId", "is not a valid id"))?;
+        Ok(services.open_data.release_package(&actor, id).await?.to_string())
+    })
+    .await
 }
 
 /// `GET /exports/ocds.jsonl?since=`: one release package per line for every tender (changed since the instant).
@@ -315,12 +309,9 @@ pub async fn ocds_bulk(
     headers: HeaderMap,
     Query(parameters): Query<RangeParameters>,
 ) -> Response {
-    let actor = match actor(&state, &headers).await {
-        Ok(actor) => actor,
-        Err(response) => return response,
-    };
-    match state.services.open_data.bulk(&actor, parameters.since).await {
-        Ok(lines) => attachment("application/x-ndjson", "lumbung-ocds.jsonl", lines),
-        Err(error) => refusal(&error),
-    }
+    let services = &state.services;
+    download(&state, &headers, "application/x-ndjson", "lumbung-ocds.jsonl", |actor| async move {
+        services.open_data.bulk(&actor, parameters.since).await
+    })
+    .await
 }

@@ -116,6 +116,22 @@ async fn operations(app: &TestApp) -> (Schema, Vec<(String, String)>) {
     (schema_types, operations)
 }
 
+/// Every kind of caller, the anonymous one first.
+fn callers<'a>(
+    coop: &'a Login,
+    supplier: &'a Login,
+    agency: &'a Login,
+    admin: &'a Login,
+) -> Vec<(&'static str, Option<&'a Login>)> {
+    vec![
+        ("anonymous", None),
+        ("cooperative", Some(coop)),
+        ("supplier", Some(supplier)),
+        ("agency", Some(agency)),
+        ("admin", Some(admin)),
+    ]
+}
+
 #[tokio::test]
 async fn every_operation_makes_an_authorisation_decision_for_every_caller() {
     let app = spawn_app().await;
@@ -125,13 +141,7 @@ async fn every_operation_makes_an_authorisation_decision_for_every_caller() {
     let (_, operations) = operations(&app).await;
     assert!(operations.len() > 50, "the schema lists every operation: {}", operations.len());
 
-    let callers: Vec<(&str, Option<&Login>)> = vec![
-        ("anonymous", None),
-        ("cooperative", Some(&coop)),
-        ("supplier", Some(&supplier)),
-        ("agency", Some(&agency)),
-        ("admin", Some(&admin)),
-    ];
+    let callers = callers(&coop, &supplier, &agency, &admin);
     for (who, login) in &callers {
         for (operation, document) in operations.iter().filter(|(o, _)| !o.starts_with("subscription ")) {
             let name = operation.split_once(' ').map_or(operation.as_str(), |(_, name)| name);
@@ -180,13 +190,7 @@ async fn every_subscription_makes_an_authorisation_decision_for_every_caller() {
     let subscriptions: Vec<&(String, String)> =
         operations.iter().filter(|(o, _)| o.starts_with("subscription ")).collect();
     assert!(subscriptions.len() >= 4, "{subscriptions:?}");
-    let callers: Vec<(&str, Option<&Login>)> = vec![
-        ("anonymous", None),
-        ("cooperative", Some(&coop)),
-        ("supplier", Some(&supplier)),
-        ("agency", Some(&agency)),
-        ("admin", Some(&admin)),
-    ];
+    let callers = callers(&coop, &supplier, &agency, &admin);
     for (who, login) in &callers {
         for (name, document) in &subscriptions {
             let Connected::Acknowledged(mut subscriber) =

@@ -173,7 +173,8 @@ async fn an_smtp_outage_keeps_messages_queued_and_each_is_delivered_once_when_it
     let mut queued = Vec::new();
     for _ in 0..100 {
         queued = outbox(&app, &admin).await;
-        if queued.len() == 2 && queued.iter().all(|m| m["attempts"].as_i64() >= Some(1)) {
+        // Claimed (attempts counted) and failed (the error recorded).
+        if queued.len() == 2 && queued.iter().all(|m| m["attempts"].as_i64() >= Some(1) && m["lastError"].is_string()) {
             break;
         }
         tokio::time::sleep(StdDuration::from_millis(50)).await;
