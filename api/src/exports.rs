@@ -153,6 +153,7 @@ pub async fn price_indicators_csv(
         csv_text(
             &[
                 "period_start",
+                "city",
                 "kecamatan",
                 "count",
                 "min",
@@ -175,6 +176,7 @@ pub async fn price_indicators_csv(
                 .map(|row| {
                     vec![
                         row.period_start.to_string(),
+                        cell(row.city.as_ref()),
                         cell(row.kecamatan.as_ref()),
                         row.moments.count.to_string(),
                         cell(row.moments.min_price),
@@ -239,12 +241,13 @@ pub async fn price_alerts_csv(
     download(&state, &headers, CSV, "price-alerts.csv", |actor| async move {
         let rows = services.prices.alerts(&actor, &parameters.query()?).await?;
         csv_text(
-            &["kind", "day", "kecamatan", "value", "threshold", "tender_ids", "market_names"],
+            &["kind", "day", "city", "kecamatan", "value", "threshold", "tender_ids", "market_names"],
             rows.iter()
                 .map(|row| {
                     vec![
                         row.kind.clone(),
                         row.day.to_string(),
+                        cell(row.city.as_ref()),
                         cell(row.kecamatan.as_ref()),
                         row.value.to_string(),
                         row.threshold.to_string(),

@@ -336,6 +336,8 @@ pub struct IndicatorQuery {
 #[derive(Debug, Clone)]
 pub struct IndicatorRow {
     pub period_start: NaiveDate,
+    /// The area, when the table is by area: kecamatan are told apart by their city.
+    pub city: Option<String>,
     pub kecamatan: Option<String>,
     pub moments: Moments,
     pub median: Option<Decimal>,
@@ -371,6 +373,7 @@ pub struct AlertRow {
     pub kind: String,
     pub commodity_id: Uuid,
     pub day: NaiveDate,
+    pub city: Option<String>,
     pub kecamatan: Option<String>,
     pub value: Decimal,
     pub threshold: Decimal,
@@ -641,14 +644,14 @@ impl PriceService {
         let key = |row: &RollupRow| {
             (
                 query.period.start_of(row.day),
-                (query.by_area || query.kecamatan.is_some()).then(|| row.kecamatan.clone()),
+                (query.by_area || query.kecamatan.is_some()).then(|| (row.city.clone(), row.kecamatan.clone())),
             )
         };
-        let mut groups: BTreeMap<(NaiveDate, Option<String>), Moments> = BTreeMap::new();
+        let mut groups: BTreeMap<(NaiveDate, Option<(String, String)>), Moments> = BTreeMap::new();
         for row in &pooled {
             groups.entry(key(row)).or_default().merge(&moments_of(row));
         }
-        let mut market_groups: BTreeMap<(NaiveDate, Option<String>), Moments> = BTreeMap::new();
+        let mut market_groups: BTreeMap<(NaiveDate, Option<(String, String)>), Moments> = BTreeMap::new();
         for row in &market {
             market_groups.entry(key(row)).or_default().merge(&moments_of(row));
         }
@@ -672,7 +675,8 @@ impl PriceService {
             if *period_start < first {
                 continue;
             }
-            let place = Place { province: None, city: city.clone() };
+            let place =
+                Place { province: None, city: area.as_ref().map(|(city, _)| city.clone()).or_else(|| city.clone()) };
             let het = applicable_price(&references, PriceKind::Het, &place, *period_start);
             let reference = applicable_price(&references, PriceKind::Reference, &place, *period_start);
             let ceiling = het.or(reference);
@@ -686,13 +690,15 @@ impl PriceService {
             let cv_change = cv.zip(before.and_then(Moments::coefficient_of_variation)).map(|(now, then)| now - then);
             let median = if query.with_median && moments.count <= MEDIAN_LIMIT {
                 let end = next_period(query.period, *period_start) - Duration::days(1);
-                self.median(commodity.id, query.source, *period_start, end.min(query.to), area.as_deref()).await?
+                let area = area.as_ref().map(|(city, kecamatan)| (city.as_str(), kecamatan.as_str()));
+                self.median(commodity.id, query.source, *period_start, end.min(query.to), area).await?
             } else {
                 None
             };
             rows.push(IndicatorRow {
                 period_start: *period_start,
-                kecamatan: area.clone(),
+                city: area.as_ref().map(|(city, _)| city.clone()),
+                kecamatan: area.as_ref().map(|(_, kecamatan)| kecamatan.clone()),
                 moments: *moments,
                 median,
                 market_mean,
@@ -714,7 +720,7 @@ impl PriceService {
         source: &str,
         from: NaiveDate,
         to: NaiveDate,
-        kecamatan: Option<&str>,
+        area: Option<(&str, &str)>,
     ) -> ServiceResult<Option<Decimal>> {
         let mut query = price_observation::Entity::find()
             .select_only()
@@ -722,8 +728,10 @@ impl PriceService {
             .filter(price_observation::Column::CommodityId.eq(commodity_id))
             .filter(price_observation::Column::Source.eq(source))
             .filter(price_observation::Column::ObservedOn.between(from, to));
-        if let Some(kecamatan) = kecamatan {
-            query = query.filter(price_observation::Column::Kecamatan.eq(kecamatan));
+        if let Some((city, kecamatan)) = area {
+            query = query
+                .filter(price_observation::Column::City.eq(city))
+                .filter(price_observation::Column::Kecamatan.eq(kecamatan));
         }
         let mut prices: Vec<Decimal> =
             query.into_tuple::<i64>().all(&self.db).await?.into_iter().map(from_stored).collect();
@@ -803,6 +811,7 @@ impl PriceService {
                 kind: a.kind,
                 commodity_id: a.commodity_id,
                 day: a.observed_on,
+                city: Some(a.city),
                 kecamatan: Some(a.kecamatan),
                 value: from_stored(a.unit_price_e4),
                 threshold: from_stored(a.ceiling_e4),
@@ -823,13 +832,22 @@ impl PriceService {
                 continue;
             }
             let end = next_period(query.period, row.period_start) - Duration::days(1);
-            let (tender_ids, market_names) =
-                self.behind(commodity.id, query.source, row.period_start, end, row.kecamatan.as_deref()).await?;
+            let (tender_ids, market_names) = self
+                .behind(
+                    commodity.id,
+                    query.source,
+                    row.period_start,
+                    end,
+                    row.city.as_deref(),
+                    row.kecamatan.as_deref(),
+                )
+                .await?;
             for (kind, value, threshold) in found {
                 alerts.push(AlertRow {
                     kind: kind.to_owned(),
                     commodity_id: commodity.id,
                     day: row.period_start,
+                    city: row.city.clone(),
                     kecamatan: row.kecamatan.clone(),
                     value,
                     threshold,
@@ -848,6 +866,7 @@ impl PriceService {
         source: &str,
         from: NaiveDate,
         to: NaiveDate,
+        city: Option<&str>,
         kecamatan: Option<&str>,
     ) -> ServiceResult<(Vec<Uuid>, Vec<String>)> {
         let mut query = price_observation::Entity::find()
@@ -858,6 +877,9 @@ impl PriceService {
             .filter(price_observation::Column::CommodityId.eq(commodity_id))
             .filter(price_observation::Column::Source.is_in([source, SOURCE_SURVEY]))
             .filter(price_observation::Column::ObservedOn.between(from, to));
+        if let Some(city) = city {
+            query = query.filter(price_observation::Column::City.eq(city));
+        }
         if let Some(kecamatan) = kecamatan {
             query = query.filter(price_observation::Column::Kecamatan.eq(kecamatan));
         }

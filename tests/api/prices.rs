@@ -30,7 +30,7 @@ const MARKETS: [&str; 14] = [
 ];
 
 const INDICATORS: &str =
-    "query($i: PriceQueryInput!) { priceIndicators(input: $i) { periodStart kecamatan count min max
+    "query($i: PriceQueryInput!) { priceIndicators(input: $i) { periodStart city kecamatan count min max
     mean median weightedMean quantity marketMean coefficientOfVariation cvChange unstable changePercent ceiling ratioToCeiling
     shareAboveCeiling savings } }";
 
@@ -120,6 +120,7 @@ async fn the_agency_sees_pooled_prices_against_the_het_and_the_market_with_savin
         json!({ "i": { "commodityCode": "UREA-SUB", "from": "2026-11-01", "to": "2026-11-30", "byArea": true } });
     let areas = season.gql(&season.agency, INDICATORS, by_area).await;
     assert_eq!(areas.data()["priceIndicators"][0]["kecamatan"], "Kedungkandang");
+    assert_eq!(areas.data()["priceIndicators"][0]["city"], "Kota Malang");
     let disparity = season
         .gql(
             &season.agency,
@@ -137,10 +138,10 @@ async fn the_agency_sees_pooled_prices_against_the_het_and_the_market_with_savin
     let (status, text) = download(&season, Some(&season.agency), path).await;
     assert_eq!(status, 200, "{text}");
     let mut lines = text.lines();
-    assert!(lines.next().unwrap().starts_with("period_start,kecamatan,count,min,max,mean,median,weighted_mean"));
+    assert!(lines.next().unwrap().starts_with("period_start,city,kecamatan,count,min,max,mean,median,weighted_mean"));
     assert_eq!(
         lines.next().unwrap(),
-        "2026-11-01,,4,1620,1650,1642.50,1650,1637.50,24000,1780,,,false,,1800,0.9097,0,3420000"
+        "2026-11-01,,,4,1620,1650,1642.50,1650,1637.50,24000,1780,,,false,,1800,0.9097,0,3420000"
             .replace(",,,false", &format!(",{},,false", month["coefficientOfVariation"].as_str().unwrap()))
     );
     assert_eq!(download(&season, Some(&season.cemorokandang), path).await.0, 403);

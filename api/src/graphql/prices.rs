@@ -98,6 +98,10 @@ impl PriceIndicator {
     async fn kecamatan(&self) -> Option<&str> {
         self.0.kecamatan.as_deref()
     }
+    /// The kecamatan's city, when the table is by area.
+    async fn city(&self) -> Option<&str> {
+        self.0.city.as_deref()
+    }
     async fn count(&self) -> u64 {
         self.0.moments.count
     }
@@ -196,6 +200,7 @@ pub struct PriceAlert {
     kind: PriceAlertKind,
     /// The day (or the first day of the period).
     day: NaiveDate,
+    city: Option<String>,
     kecamatan: Option<String>,
     /// The price, the CV or the change, by kind.
     value: Decimal,
@@ -216,6 +221,7 @@ impl From<AlertRow> for PriceAlert {
                 _ => PriceAlertKind::AboveHet,
             },
             day: row.day,
+            city: row.city,
             kecamatan: row.kecamatan,
             value: row.value,
             threshold: row.threshold,
