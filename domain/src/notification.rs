@@ -373,6 +373,11 @@ impl Notice {
     }
 }
 
+/// Suppliers who opened a tender but have not bid are reminded once this close to its deadline.
+pub fn closing_reminder_window() -> chrono::Duration {
+    chrono::Duration::hours(24)
+}
+
 /// How long a failed message waits before its next attempt: doubling from 30 seconds, at most six hours.
 pub fn retry_delay(attempts_so_far: u32) -> chrono::Duration {
     let seconds = 30_i64.saturating_mul(1_i64 << attempts_so_far.min(20));

@@ -235,6 +235,21 @@ fn evaluate(flag: Flag, tender: &TenderFacts, gap_fences: Option<(Decimal, Decim
     }
 }
 
+/// A market is highly concentrated above this Herfindahl–Hirschman index (the usual competition-law threshold).
+pub fn is_concentrated(hhi: Decimal) -> bool {
+    hhi > Decimal::from(2_500)
+}
+
+/// A supplier delivers late when fewer than 80 % of its deliveries arrive by their due date.
+pub fn delivers_late(on_time_rate: Decimal) -> bool {
+    on_time_rate < Decimal::new(8, 1)
+}
+
+/// A supplier delivers short when it is accepted for less than 90 % of what it was ordered.
+pub fn delivers_short(fill_rate: Decimal) -> bool {
+    fill_rate < Decimal::new(9, 1)
+}
+
 /// R025: suppliers whose share of lost bids is a high outlier among suppliers. Input: (supplier, bids, bids won).
 pub fn frequent_losers(record: &[(Uuid, u32, u32)]) -> Option<Vec<Uuid>> {
     let ratios: Vec<(Uuid, Decimal)> = record
@@ -358,6 +373,13 @@ mod tests {
         assert_eq!(evaluate(Flag::HeavilyDiscountedBid, &facts, Some((dec!(0.001), dec!(0.1)))), FlagResult::Fired);
         assert_eq!(evaluate(Flag::CloseToWinningBid, &facts, Some((dec!(0.001), dec!(0.1)))), FlagResult::Clear);
         assert_eq!(evaluate(Flag::CloseToWinningBid, &facts, None), FlagResult::NotComputable);
+    }
+
+    #[test]
+    fn thresholds_are_strict() {
+        assert!(!is_concentrated(dec!(2500)) && is_concentrated(dec!(2500.01)));
+        assert!(!delivers_late(dec!(0.8)) && delivers_late(dec!(0.79)));
+        assert!(!delivers_short(dec!(0.9)) && delivers_short(dec!(0.89)));
     }
 
     #[test]

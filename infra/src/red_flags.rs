@@ -27,9 +27,6 @@ use crate::{
     tendering::BID_WITHDRAWN,
 };
 
-/// A market is highly concentrated above this HHI (the usual antitrust threshold).
-pub const HHI_CONCENTRATED: u32 = 2_500;
-
 #[derive(Debug, Clone)]
 pub struct Coverage {
     pub code: String,
@@ -235,14 +232,14 @@ impl RedFlagService {
             }
             if let Some(rate) = delivery.filter(|p| p.deliveries > 0).and_then(|p| p.on_time_rate) {
                 late_computable += 1;
-                if rate < Decimal::new(8, 1) {
+                if red_flags::delivers_late(rate) {
                     late_fired += 1;
                     flags.push("LMB-LATE".to_owned());
                 }
             }
             if let Some(rate) = delivery.filter(|p| p.deliveries > 0).and_then(|p| p.fill_rate) {
                 short_computable += 1;
-                if rate < Decimal::new(9, 1) {
+                if red_flags::delivers_short(rate) {
                     short_fired += 1;
                     flags.push("LMB-SHORT".to_owned());
                 }
@@ -307,7 +304,7 @@ impl RedFlagService {
             let Some(hhi) = price_stats::herfindahl_hirschman(&values) else { continue };
             let total: Decimal = values.iter().sum();
             let Some((dominant, volume)) = volumes.iter().max_by_key(|(_, v)| **v) else { continue };
-            let is_concentrated = hhi > Decimal::from(HHI_CONCENTRATED);
+            let is_concentrated = red_flags::is_concentrated(hhi);
             concentrated += u64::from(is_concentrated);
             report.concentration.push(Concentration {
                 commodity_id,

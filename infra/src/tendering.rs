@@ -507,7 +507,7 @@ impl TenderingService {
         let due: Vec<tender::Model> = tender::Entity::find()
             .filter(tender::Column::Status.eq(TenderStatus::Open.as_str()))
             .filter(tender::Column::DeadlineAt.gt(now))
-            .filter(tender::Column::DeadlineAt.lte(now + chrono::Duration::hours(24)))
+            .filter(tender::Column::DeadlineAt.lte(now + domain::notification::closing_reminder_window()))
             .filter(
                 tender::Column::Id.not_in_subquery(
                     sea_orm::sea_query::Query::select()

@@ -194,9 +194,8 @@ async fn follow(following: Following, after: Option<i64>) -> async_graphql::Resu
                 continue;
             }
             match state.receiver.recv().await {
-                Ok(event) if event.seq > state.replayed_until || event.topic != state.following.topic => {
-                    state.pending.push_back(event)
-                }
+                // Events up to the replayed cursor were already sent from the log.
+                Ok(event) if event.seq > state.replayed_until => state.pending.push_back(event),
                 Ok(_) => {}
                 Err(RecvError::Lagged(_)) => {
                     // Too slow to keep up with the broadcast: catch up from the log.
