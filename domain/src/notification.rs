@@ -84,18 +84,17 @@ pub fn in_wib(instant: DateTime<Utc>) -> String {
 
 /// Rupiah with Indonesian grouping: `Rp2.250.000`, decimals after a comma when there are any.
 pub fn rupiah(amount: Decimal) -> String {
-    let normalized = amount.normalize();
-    let text = normalized.abs().to_string();
-    let (whole, fraction) = text.split_once('.').unwrap_or((&text, ""));
-    let mut grouped = String::new();
-    for (index, digit) in whole.chars().enumerate() {
-        if index > 0 && (whole.len() - index) % 3 == 0 {
-            grouped.push('.');
-        }
-        grouped.push(digit);
-    }
-    let sign = if normalized.is_sign_negative() && !normalized.is_zero() { "-" } else { "" };
-    if fraction.is_empty() { format!("{sign}Rp{grouped}") } else { format!("{sign}Rp{grouped},{fraction}") }
+    // The grouping of `group_thousands`, with Indonesian separators: dots between thousands, a comma before decimals.
+    let grouped: String = crate::pool::group_thousands(amount.abs())
+        .chars()
+        .map(|c| match c {
+            ',' => '.',
+            '.' => ',',
+            other => other,
+        })
+        .collect();
+    let sign = if amount.is_sign_negative() && !amount.is_zero() { "-" } else { "" };
+    format!("{sign}Rp{grouped}")
 }
 
 fn bilingual(subject_id: &str, subject_en: &str, body_id: &str, body_en: &str) -> MessageText {
