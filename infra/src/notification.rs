@@ -351,6 +351,13 @@ impl NotificationPreferences {
             }
             _ => {}
         }
+        let summary = serde_json::json!({ "kind": kind.as_str(), "enabled": enabled });
+        crate::audit::record(
+            &txn,
+            self.clock.now(),
+            crate::audit::AuditRecord::by(actor, "user.notification_preference", "user", actor.user_id, summary),
+        )
+        .await?;
         txn.commit().await?;
         Ok(())
     }
