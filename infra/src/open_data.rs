@@ -15,7 +15,7 @@ use domain::{
     tender::TenderStatus,
 };
 use rust_decimal::{Decimal, prelude::ToPrimitive};
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, sea_query::Query};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -421,45 +421,81 @@ impl OpenData {
             .order_by_asc(purchase_order::Column::Number)
             .all(&self.db)
             .await?;
-        let order_ids: Vec<Uuid> = orders.iter().map(|o| o.id).collect();
+        // Subqueries rather than id lists: a national tender has tens of thousands of orders and cooperatives,
+        // beyond both databases' bind-parameter limits.
+        let these_orders = Query::select()
+            .column(purchase_order::Column::Id)
+            .from(purchase_order::Entity)
+            .and_where(purchase_order::Column::TenderId.eq(row.id))
+            .to_owned();
         let lines = purchase_order_line::Entity::find()
-            .filter(purchase_order_line::Column::OrderId.is_in(order_ids.clone()))
+            .filter(purchase_order_line::Column::OrderId.in_subquery(these_orders.clone()))
             .order_by_asc(purchase_order_line::Column::Id)
             .all(&self.db)
             .await?;
         let points = delivery_point::Entity::find()
-            .filter(delivery_point::Column::Id.is_in(lines.iter().map(|l| l.delivery_point_id)))
+            .filter(
+                delivery_point::Column::Id.in_subquery(
+                    Query::select()
+                        .column(purchase_order_line::Column::DeliveryPointId)
+                        .from(purchase_order_line::Entity)
+                        .and_where(purchase_order_line::Column::OrderId.in_subquery(these_orders.clone()))
+                        .to_owned(),
+                ),
+            )
             .all(&self.db)
             .await?
             .into_iter()
             .map(|p| (p.id, p))
             .collect();
         let confirmations = delivery_confirmation::Entity::find()
-            .filter(delivery_confirmation::Column::OrderId.is_in(order_ids))
+            .filter(delivery_confirmation::Column::OrderId.in_subquery(these_orders.clone()))
             .all(&self.db)
             .await?;
         let confirmation_lines = confirmation_line::Entity::find()
-            .filter(confirmation_line::Column::ConfirmationId.is_in(confirmations.iter().map(|c| c.id)))
+            .filter(
+                confirmation_line::Column::ConfirmationId.in_subquery(
+                    Query::select()
+                        .column(delivery_confirmation::Column::Id)
+                        .from(delivery_confirmation::Entity)
+                        .and_where(delivery_confirmation::Column::OrderId.in_subquery(these_orders))
+                        .to_owned(),
+                ),
+            )
             .all(&self.db)
             .await?;
-        let mut cooperatives: Vec<Uuid> = demand_line::Entity::find()
-            .filter(demand_line::Column::PoolId.eq(row.pool_id))
-            .all(&self.db)
-            .await?
-            .into_iter()
-            .map(|l| l.cooperative_id)
-            .collect();
-        cooperatives.sort_unstable();
-        cooperatives.dedup();
-        let mut wanted: Vec<Uuid> = cooperatives.clone();
-        wanted.extend(bids.iter().map(|b| b.supplier_id));
-        wanted.extend(agency_id);
+        let pool_cooperatives = Query::select()
+            .column(demand_line::Column::CooperativeId)
+            .from(demand_line::Entity)
+            .and_where(demand_line::Column::PoolId.eq(row.pool_id))
+            .to_owned();
+        let mut condition = Condition::any().add(organisation::Column::Id.in_subquery(pool_cooperatives));
+        if evaluated {
+            // Who bid is sealed too: the bidders are read only once the tender is evaluated.
+            condition = condition.add(
+                organisation::Column::Id.in_subquery(
+                    Query::select()
+                        .column(bid::Column::SupplierId)
+                        .from(bid::Entity)
+                        .and_where(bid::Column::TenderId.eq(row.id))
+                        .to_owned(),
+                ),
+            );
+        }
+        if let Some(agency_id) = agency_id {
+            condition = condition.add(organisation::Column::Id.eq(agency_id));
+        }
         let organisations: BTreeMap<Uuid, organisation::Model> = organisation::Entity::find()
-            .filter(organisation::Column::Id.is_in(wanted))
+            .filter(condition)
             .all(&self.db)
             .await?
             .into_iter()
             .map(|o| (o.id, o))
+            .collect();
+        let cooperatives: Vec<Uuid> = organisations
+            .values()
+            .filter(|o| o.kind == domain::organisation::OrganisationKind::Cooperative.as_str())
+            .map(|o| o.id)
             .collect();
         let agency = agency_id.and_then(|id| organisations.get(&id).cloned());
         Ok(Some(Process {

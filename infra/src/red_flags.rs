@@ -14,7 +14,7 @@ use domain::{
     tender::TenderStatus,
 };
 use rust_decimal::Decimal;
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait};
 use uuid::Uuid;
 
 use crate::{
@@ -110,20 +110,21 @@ impl RedFlagService {
         let mut query = tender::Entity::find()
             .filter(tender::Column::Status.is_in(evaluated))
             .filter(tender::Column::ClosedAt.is_not_null())
-            .filter(tender::Column::DeadlineAt.lte(self.clock.now()))
-            .order_by_asc(tender::Column::ClosedAt);
+            .filter(tender::Column::DeadlineAt.lte(self.clock.now()));
         if let Some(from) = from {
             query = query.filter(tender::Column::ClosedAt.gte(from));
         }
         if let Some(to) = to {
             query = query.filter(tender::Column::ClosedAt.lte(to));
         }
-        let tenders = query.all(&self.db).await?;
-        let ids: Vec<Uuid> = tenders.iter().map(|t| t.id).collect();
-        let lots = lot::Entity::find().filter(lot::Column::TenderId.is_in(ids.clone())).all(&self.db).await?;
-        let bids = bid::Entity::find().filter(bid::Column::TenderId.is_in(ids.clone())).all(&self.db).await?;
+        // The tenders in scope as a subquery: a national range holds more tenders than a bind list may.
+        let in_scope = || query.clone().select_only().column(tender::Column::Id).into_query();
+        let pools_in_scope = query.clone().select_only().column(tender::Column::PoolId).into_query();
+        let tenders = query.clone().order_by_asc(tender::Column::ClosedAt).all(&self.db).await?;
+        let lots = lot::Entity::find().filter(lot::Column::TenderId.in_subquery(in_scope())).all(&self.db).await?;
+        let bids = bid::Entity::find().filter(bid::Column::TenderId.in_subquery(in_scope())).all(&self.db).await?;
         let pools: BTreeMap<Uuid, demand_pool::Model> = demand_pool::Entity::find()
-            .filter(demand_pool::Column::Id.is_in(tenders.iter().map(|t| t.pool_id)))
+            .filter(demand_pool::Column::Id.in_subquery(pools_in_scope))
             .all(&self.db)
             .await?
             .into_iter()
@@ -277,13 +278,13 @@ impl RedFlagService {
         // Concentration: awarded volume per supplier, per commodity and kecamatan.
         let mut awarded = price_observation::Entity::find()
             .filter(price_observation::Column::Source.eq(SOURCE_AWARD))
-            .filter(price_observation::Column::TenderId.is_in(ids));
+            .filter(price_observation::Column::TenderId.in_subquery(in_scope()));
         if let Some(from) = from {
             awarded = awarded.filter(price_observation::Column::ObservedAt.gte(from));
         }
         let awarded = awarded.all(&self.db).await?;
         let suppliers_of: BTreeMap<Uuid, Uuid> = purchase_order::Entity::find()
-            .filter(purchase_order::Column::Id.is_in(awarded.iter().filter_map(|o| o.order_id)))
+            .filter(purchase_order::Column::TenderId.in_subquery(in_scope()))
             .all(&self.db)
             .await?
             .into_iter()
