@@ -76,11 +76,33 @@ pub async fn record(connection: &impl ConnectionTrait, at: DateTime<Utc>, record
 #[derive(Clone)]
 pub struct AuditLog {
     db: sea_orm::DatabaseConnection,
+    clock: std::sync::Arc<dyn domain::clock::Clock>,
+}
+
+/// The tenders still open for bidding among `tender_ids`: until their deadline, who bid on them is sealed too.
+pub async fn still_sealed(
+    connection: &impl ConnectionTrait,
+    tender_ids: Vec<Uuid>,
+    now: DateTime<Utc>,
+) -> Result<std::collections::HashSet<Uuid>, DbErr> {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
+    if tender_ids.is_empty() {
+        return Ok(std::collections::HashSet::new());
+    }
+    let open: Vec<Uuid> = crate::entities::tender::Entity::find()
+        .select_only()
+        .column(crate::entities::tender::Column::Id)
+        .filter(crate::entities::tender::Column::Id.is_in(tender_ids))
+        .filter(crate::entities::tender::Column::DeadlineAt.gt(now))
+        .into_tuple()
+        .all(connection)
+        .await?;
+    Ok(open.into_iter().collect())
 }
 
 impl AuditLog {
-    pub fn new(db: sea_orm::DatabaseConnection) -> Self {
-        Self { db }
+    pub fn new(db: sea_orm::DatabaseConnection, clock: std::sync::Arc<dyn domain::clock::Clock>) -> Self {
+        Self { db, clock }
     }
 
     pub async fn entries(
@@ -100,7 +122,22 @@ impl AuditLog {
         if let Some(after) = page.after {
             query = query.filter(audit_entry::Column::Id.lt(after));
         }
-        let rows = query.limit(page.limit + 1).all(&self.db).await?;
+        let mut rows = query.limit(page.limit + 1).all(&self.db).await?;
+        // Who bid is sealed until the deadline: a bid's entry names no actor while its tender is open.
+        let tender_of = |row: &audit_entry::Model| {
+            serde_json::from_str::<Value>(&row.summary)
+                .ok()
+                .and_then(|summary| summary.get("tender").and_then(Value::as_str).and_then(|t| Uuid::parse_str(t).ok()))
+        };
+        let bid_tenders: Vec<Uuid> =
+            rows.iter().filter(|row| row.action.starts_with("bid.")).filter_map(tender_of).collect();
+        let sealed = still_sealed(&self.db, bid_tenders, self.clock.now()).await?;
+        for row in rows.iter_mut().filter(|row| row.action.starts_with("bid.")) {
+            if tender_of(row).is_some_and(|tender| sealed.contains(&tender)) {
+                row.actor_user_id = None;
+                row.actor_organisation_id = None;
+            }
+        }
         Ok(crate::pagination::Page::from_overfetched(rows, page.limit))
     }
 }

@@ -8,7 +8,12 @@
 use std::{path::PathBuf, sync::Arc, time::SystemTime};
 
 use chrono::{DateTime, Duration, Utc};
-use domain::{access::Actor, access::Permission, clock::Clock, notification::retry_delay};
+use domain::{
+    access::Actor,
+    access::Permission,
+    clock::Clock,
+    notification::{NotificationKind, retry_delay},
+};
 use lettre::{
     AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor,
     message::{Mailbox, header::ContentType},
@@ -23,7 +28,7 @@ use crate::{
     ServiceError,
     config::MailSettings,
     db::begin_write,
-    entities::outbox_message,
+    entities::{bid, outbox_message},
     error::ServiceResult,
     notification::{OUTBOX_FAILED, OUTBOX_PENDING, OUTBOX_SENT},
     pagination::{Page, PageRequest},
@@ -228,8 +233,41 @@ impl Mailer {
         if let Some(after) = page.after {
             query = query.filter(outbox_message::Column::Id.lt(after));
         }
-        let rows = query.limit(page.limit + 1).all(&self.db).await?;
+        let mut rows = query.limit(page.limit + 1).all(&self.db).await?;
+        self.seal_bid_receipts(&mut rows).await?;
         Ok(Page::from_overfetched(rows, page.limit))
+    }
+
+    /// A bid receipt tells who bid on which tender: until the deadline, admins see neither its recipient nor its subject.
+    async fn seal_bid_receipts(&self, rows: &mut [outbox_message::Model]) -> ServiceResult<()> {
+        let receipt_bids: Vec<Uuid> = rows
+            .iter()
+            .filter(|row| row.kind == NotificationKind::BidReceived.as_str())
+            .filter_map(|row| Uuid::parse_str(&row.subject_id).ok())
+            .collect();
+        if receipt_bids.is_empty() {
+            return Ok(());
+        }
+        let tender_of: std::collections::HashMap<Uuid, Uuid> = bid::Entity::find()
+            .select_only()
+            .column(bid::Column::Id)
+            .column(bid::Column::TenderId)
+            .filter(bid::Column::Id.is_in(receipt_bids))
+            .into_tuple::<(Uuid, Uuid)>()
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .collect();
+        let sealed =
+            crate::audit::still_sealed(&self.db, tender_of.values().copied().collect(), self.clock.now()).await?;
+        for row in rows.iter_mut().filter(|row| row.kind == NotificationKind::BidReceived.as_str()) {
+            let tender = Uuid::parse_str(&row.subject_id).ok().and_then(|bid| tender_of.get(&bid));
+            if tender.is_none_or(|tender| sealed.contains(tender)) {
+                row.recipient_email = "(sealed until the deadline)".into();
+                row.subject = "Tanda terima penawaran / Bid receipt (sealed until the deadline)".into();
+            }
+        }
+        Ok(())
     }
 
     /// Puts a failed message back in the queue, due now, with a fresh allowance of attempts.
@@ -258,6 +296,10 @@ impl Mailer {
         )
         .await?;
         txn.commit().await?;
-        Ok(outbox_message::Model { status: OUTBOX_PENDING.into(), attempts: 0, next_attempt_at: now, ..row })
+        let mut retried =
+            [outbox_message::Model { status: OUTBOX_PENDING.into(), attempts: 0, next_attempt_at: now, ..row }];
+        self.seal_bid_receipts(&mut retried).await?;
+        let [retried] = retried;
+        Ok(retried)
     }
 }

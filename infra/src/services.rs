@@ -56,7 +56,7 @@ impl Services {
                 Duration::days(settings.refresh_token_ttl_days),
             ),
             catalogue: CatalogueService::new(db.clone(), clock.clone()),
-            audit: AuditLog::new(db.clone()),
+            audit: AuditLog::new(db.clone(), clock.clone()),
             pooling: PoolingService::new(db.clone(), clock.clone()),
             tendering: TenderingService::new(db.clone(), clock.clone(), settings.order_prefix.clone(), events.clone()),
             ordering: ordering.clone(),

@@ -112,8 +112,33 @@ async fn a_tender_flow_mails_every_party_in_bahasa_first_without_revealing_seale
         }
     }
 
+    // Platform admins see the outbox, but not who bid before the deadline.
+    let admin = season.app.login_ok("admin@lumbung.test", lumbung_tests::PASSWORD).await;
+    let receipts_in_outbox = || async {
+        let response = season
+            .app
+            .gql(
+                Some(&admin.access_token),
+                "{ outboxMessages(first: 100) { edges { node { kind recipient subject } } } }",
+                json!({}),
+            )
+            .await;
+        response.data()["outboxMessages"]["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["node"].clone())
+            .filter(|n| n["kind"] == "BID_RECEIVED")
+            .collect::<Vec<_>>()
+    };
+    let sealed = receipts_in_outbox().await;
+    assert_eq!(sealed.len(), 3);
+    assert!(sealed.iter().all(|n| n["recipient"] == "(sealed until the deadline)"), "{sealed:?}");
+
     season.app.clock.set(at(DEADLINE));
     wait_until_closed(&season, &tender_id).await;
+    let opened = receipts_in_outbox().await;
+    assert!(opened.iter().any(|n| n["recipient"] == season.supplier_a.email.as_str()), "{opened:?}");
     season
         .gql(&season.agency, "mutation($id: ID!) { confirmAward(id: $id) { status } }", json!({ "id": tender_id }))
         .await

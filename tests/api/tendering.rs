@@ -423,10 +423,26 @@ async fn sealed_bids_stay_sealed_on_every_path_until_the_deadline() {
     let text = trail.data().to_string();
     assert!(text.contains("bid.submitted"));
     assert!(!text.contains("1623.45") && !text.contains("1651.55"), "the audit trail leaks a bid: {text}");
+    // Nor who bid: a bid's entry names no actor until the deadline.
+    let who_bid = "{ auditEntries(first: 100) { edges { node { action actorOrganisationId } } } }";
+    let bid_entries = |trail: &Value| -> Vec<Value> {
+        trail["auditEntries"]["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["node"].clone())
+            .filter(|n| n["action"].as_str().unwrap().starts_with("bid."))
+            .collect()
+    };
+    let before = season.gql(&season.agency, who_bid, json!({})).await;
+    let sealed = bid_entries(before.data());
+    assert!(!sealed.is_empty() && sealed.iter().all(|n| n["actorOrganisationId"].is_null()), "{sealed:?}");
 
     // After the deadline the agency may open them.
     season.app.clock.set(at(DEADLINE));
     wait_until_closed(&season, &tender_id).await;
+    let after = season.gql(&season.agency, who_bid, json!({})).await;
+    assert!(bid_entries(after.data()).iter().all(|n| n["actorOrganisationId"].is_string()));
     let opened = season.gql(&season.agency, everything, json!({ "id": tender_id })).await;
     assert!(opened.body.to_string().contains("1623.45"));
 }
