@@ -64,6 +64,7 @@ pub fn router(state: AppState) -> Router {
         .route("/exports/price-disparity.csv", get(exports::price_disparity_csv))
         .route("/exports/price-alerts.csv", get(exports::price_alerts_csv))
         .route("/exports/red-flags.csv", get(exports::red_flags_csv))
+        .route("/exports/pooling-savings.csv", get(exports::pooling_savings_csv))
         .route("/exports/ocds.jsonl", get(exports::ocds_bulk))
         .route("/exports/ocds/{file}", get(exports::ocds_package))
         .route("/healthz", get(healthz))

@@ -160,6 +160,10 @@ async fn the_agency_sees_pooled_prices_against_the_het_and_the_market_with_savin
         json!({ "commodities": [{ "commodityCode": "UREA-SUB", "quantity": "24000", "amountPaid": "39300000", "savings": "3420000" }], "total": "3420000" })
     );
 
+    let (_, csv) =
+        download(&season, Some(&season.agency), "/exports/pooling-savings.csv?from=2026-11-01&to=2026-11-30").await;
+    assert_eq!(csv, "commodity_code,quantity,amount_paid,savings\nUREA-SUB,24000,39300000,3420000\nTOTAL,,,3420000\n");
+
     // Cooperatives and suppliers see no indicators, only what the office publishes.
     for who in [&season.cemorokandang, &season.supplier_a] {
         season.gql(who, INDICATORS, json!({ "i": november("UREA-SUB") })).await.expect_error("FORBIDDEN");
