@@ -108,6 +108,7 @@ pub struct PriceParameters {
     from: NaiveDate,
     to: NaiveDate,
     kecamatan: Option<String>,
+    city: Option<String>,
     #[serde(default)]
     by_area: bool,
     source: Option<String>,
@@ -134,6 +135,7 @@ impl PriceParameters {
             from: self.from,
             to: self.to,
             kecamatan: self.kecamatan.clone(),
+            city: self.city.clone(),
             by_area: self.by_area,
             with_median: true,
         })

@@ -324,8 +324,10 @@ pub struct IndicatorQuery {
     pub period: Period,
     pub from: NaiveDate,
     pub to: NaiveDate,
-    /// One kecamatan only.
+    /// One kecamatan only (by name; with `city`, that city's).
     pub kecamatan: Option<String>,
+    /// One city's areas only.
+    pub city: Option<String>,
     /// A row per kecamatan instead of one for all areas.
     pub by_area: bool,
     /// Compute medians (the one indicator that reads observations rather than rollups): only when asked for.
@@ -580,6 +582,7 @@ impl PriceService {
         from: NaiveDate,
         to: NaiveDate,
         kecamatan: Option<&str>,
+        city: Option<&str>,
         each_area: bool,
         period: Period,
     ) -> ServiceResult<Vec<RollupRow>> {
@@ -598,8 +601,16 @@ impl PriceService {
                 values.push(kecamatan.into());
                 "kecamatan = ?"
             }
-            (None, true) => "kecamatan <> '*'",
-            (None, false) => "kecamatan = '*'",
+            // A city's areas are summed from their own rows: the all-areas row spans every city.
+            (None, _) if each_area || city.is_some() => "kecamatan <> '*'",
+            (None, _) => "kecamatan = '*'",
+        };
+        let area_filter = match city {
+            Some(city) => {
+                values.push(city.into());
+                format!("{area_filter} AND city = ?")
+            }
+            None => area_filter.to_owned(),
         };
         let mut sql = format!(
             "SELECT {bucket} AS day, city, kecamatan, CAST(SUM(observations) AS BIGINT) AS observations, \
@@ -636,11 +647,13 @@ impl PriceService {
         let first = query.period.start_of(query.from);
         // One period more before the range, for the change of the first period.
         let reach_back = query.period.previous(first);
-        let kecamatan = query.kecamatan.as_deref();
+        let (kecamatan, city_filter) = (query.kecamatan.as_deref(), query.city.as_deref());
         let (source, period, by_area) = (query.source, query.period, query.by_area);
-        let pooled = self.rollups(commodity.id, source, reach_back, query.to, kecamatan, by_area, period).await?;
-        let market =
-            self.rollups(commodity.id, SOURCE_SURVEY, reach_back, query.to, kecamatan, by_area, period).await?;
+        let pooled =
+            self.rollups(commodity.id, source, reach_back, query.to, kecamatan, city_filter, by_area, period).await?;
+        let market = self
+            .rollups(commodity.id, SOURCE_SURVEY, reach_back, query.to, kecamatan, city_filter, by_area, period)
+            .await?;
         let key = |row: &RollupRow| {
             (
                 query.period.start_of(row.day),
@@ -658,7 +671,10 @@ impl PriceService {
         // Markets are surveyed in a few kecamatan: where an area has none, its market price is the whole city's.
         let mut market_everywhere: BTreeMap<NaiveDate, Moments> = BTreeMap::new();
         if query.by_area || query.kecamatan.is_some() {
-            for row in self.rollups(commodity.id, SOURCE_SURVEY, reach_back, query.to, None, false, period).await? {
+            for row in self
+                .rollups(commodity.id, SOURCE_SURVEY, reach_back, query.to, None, city_filter, false, period)
+                .await?
+            {
                 market_everywhere.entry(query.period.start_of(row.day)).or_default().merge(&moments_of(&row));
             }
         }
@@ -690,8 +706,11 @@ impl PriceService {
             let cv_change = cv.zip(before.and_then(Moments::coefficient_of_variation)).map(|(now, then)| now - then);
             let median = if query.with_median && moments.count <= MEDIAN_LIMIT {
                 let end = next_period(query.period, *period_start) - Duration::days(1);
-                let area = area.as_ref().map(|(city, kecamatan)| (city.as_str(), kecamatan.as_str()));
-                self.median(commodity.id, query.source, *period_start, end.min(query.to), area).await?
+                let (city, kecamatan) = match area {
+                    Some((city, kecamatan)) => (Some(city.as_str()), Some(kecamatan.as_str())),
+                    None => (city_filter, None),
+                };
+                self.median(commodity.id, query.source, *period_start, end.min(query.to), city, kecamatan).await?
             } else {
                 None
             };
@@ -720,7 +739,8 @@ impl PriceService {
         source: &str,
         from: NaiveDate,
         to: NaiveDate,
-        area: Option<(&str, &str)>,
+        city: Option<&str>,
+        kecamatan: Option<&str>,
     ) -> ServiceResult<Option<Decimal>> {
         let mut query = price_observation::Entity::find()
             .select_only()
@@ -728,10 +748,11 @@ impl PriceService {
             .filter(price_observation::Column::CommodityId.eq(commodity_id))
             .filter(price_observation::Column::Source.eq(source))
             .filter(price_observation::Column::ObservedOn.between(from, to));
-        if let Some((city, kecamatan)) = area {
-            query = query
-                .filter(price_observation::Column::City.eq(city))
-                .filter(price_observation::Column::Kecamatan.eq(kecamatan));
+        if let Some(city) = city {
+            query = query.filter(price_observation::Column::City.eq(city));
+        }
+        if let Some(kecamatan) = kecamatan {
+            query = query.filter(price_observation::Column::Kecamatan.eq(kecamatan));
         }
         let mut prices: Vec<Decimal> =
             query.into_tuple::<i64>().all(&self.db).await?.into_iter().map(from_stored).collect();
@@ -758,6 +779,7 @@ impl PriceService {
                 from,
                 to,
                 kecamatan: None,
+                city: None,
                 by_area: true,
                 with_median: false,
             };
@@ -838,7 +860,7 @@ impl PriceService {
                     query.source,
                     row.period_start,
                     end,
-                    row.city.as_deref(),
+                    row.city.as_deref().or(query.city.as_deref()),
                     row.kecamatan.as_deref(),
                 )
                 .await?;
@@ -940,8 +962,9 @@ impl PriceService {
             let Some(commodity) = commodities.iter().find(|c| c.id == entry.commodity_id) else { continue };
             let end = next_period(Period::Month, entry.month) - Duration::days(1);
             let mut moments = Moments::default();
-            for row in
-                self.rollups(entry.commodity_id, SOURCE_AWARD, entry.month, end, None, false, Period::Month).await?
+            for row in self
+                .rollups(entry.commodity_id, SOURCE_AWARD, entry.month, end, None, None, false, Period::Month)
+                .await?
             {
                 moments.merge(&moments_of(&row));
             }

@@ -115,6 +115,17 @@ async fn the_agency_sees_pooled_prices_against_the_het_and_the_market_with_savin
     let alerts = season.gql(&season.agency, ALERTS, json!({ "i": november("UREA-SUB") })).await;
     assert_eq!(alerts.data()["priceAlerts"], json!([]));
 
+    // One city's areas: Malang holds them all; another city has none.
+    let mut malang = november("UREA-SUB");
+    malang["city"] = json!("Kota Malang");
+    let in_malang = season.gql(&season.agency, INDICATORS, json!({ "i": malang })).await;
+    let in_malang = in_malang.data()["priceIndicators"][0].clone();
+    assert_eq!((in_malang["count"].as_u64(), in_malang["weightedMean"].as_str()), (Some(4), Some("1637.50")));
+    assert_eq!(in_malang["marketMean"], "1780");
+    let mut batu = november("UREA-SUB");
+    batu["city"] = json!("Kota Batu");
+    assert_eq!(season.gql(&season.agency, INDICATORS, json!({ "i": batu })).await.data()["priceIndicators"], json!([]));
+
     // By area: Kedungkandang alone, and so no disparity to speak of.
     let by_area =
         json!({ "i": { "commodityCode": "UREA-SUB", "from": "2026-11-01", "to": "2026-11-30", "byArea": true } });

@@ -62,8 +62,10 @@ pub struct PriceQueryInput {
     pub period: PricePeriod,
     pub from: NaiveDate,
     pub to: NaiveDate,
-    /// One kecamatan only.
+    /// One kecamatan only (by name; with `city`, that city's).
     pub kecamatan: Option<String>,
+    /// One city's areas only.
+    pub city: Option<String>,
     /// A row per kecamatan instead of one for all areas.
     #[graphql(default)]
     pub by_area: bool,
@@ -80,6 +82,7 @@ impl PriceQueryInput {
             from: self.from,
             to: self.to,
             kecamatan: self.kecamatan.clone(),
+            city: self.city.clone(),
             by_area: self.by_area,
             with_median,
         }

@@ -688,6 +688,7 @@ async fn price_history(app: &TestApp, count: usize) -> anyhow::Result<()> {
             from,
             to: today,
             kecamatan: kecamatan.map(str::to_owned),
+            city: None,
             by_area,
             with_median,
         };
