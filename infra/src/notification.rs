@@ -98,12 +98,65 @@ pub async fn mail_users(
         return Ok(0);
     }
     let text = notice.render();
-    let kind = notice.kind().as_str();
-    let rows = recipients.iter().map(|(user_id, email)| outbox_message::ActiveModel {
+    let kind = notice.kind();
+    let rows: Vec<_> =
+        recipients.iter().map(|(user_id, email)| outbox_row(now, kind, *user_id, email, &text, &subject)).collect();
+    insert_rows(connection, rows).await
+}
+
+/// Queues, for every organisation `organisations` selects, `notice_for` it to each of its active users: one recipients
+/// query and chunked inserts however many organisations there are (an award tells every cooperative of the pool).
+pub async fn mail_each_organisation(
+    connection: &impl ConnectionTrait,
+    now: DateTime<Utc>,
+    kind: NotificationKind,
+    organisations: sea_orm::sea_query::SelectStatement,
+    notice_for: impl Fn(Uuid) -> Notice,
+    subject: Subject<'_>,
+) -> Result<usize, DbErr> {
+    let mut query = app_user::Entity::find()
+        .select_only()
+        .column(app_user::Column::OrganisationId)
+        .column(app_user::Column::Id)
+        .column(app_user::Column::Email)
+        .filter(app_user::Column::OrganisationId.in_subquery(organisations))
+        .filter(app_user::Column::Status.eq(USER_ACTIVE))
+        .order_by_asc(app_user::Column::OrganisationId)
+        .order_by_asc(app_user::Column::Id);
+    if kind.is_optional() {
+        query = query.filter(
+            app_user::Column::Id.not_in_subquery(
+                Query::select()
+                    .column(notification_opt_out::Column::UserId)
+                    .from(notification_opt_out::Entity)
+                    .and_where(notification_opt_out::Column::Kind.eq(kind.as_str()))
+                    .to_owned(),
+            ),
+        );
+    }
+    let recipients: Vec<(Uuid, Uuid, String)> = query.into_tuple().all(connection).await?;
+    let mut texts: std::collections::HashMap<Uuid, domain::notification::MessageText> = Default::default();
+    let mut rows = Vec::with_capacity(recipients.len());
+    for (organisation_id, user_id, email) in &recipients {
+        let text = texts.entry(*organisation_id).or_insert_with(|| notice_for(*organisation_id).render());
+        rows.push(outbox_row(now, kind, *user_id, email, text, &subject));
+    }
+    insert_rows(connection, rows).await
+}
+
+fn outbox_row(
+    now: DateTime<Utc>,
+    kind: NotificationKind,
+    user_id: Uuid,
+    email: &str,
+    text: &domain::notification::MessageText,
+    subject: &Subject<'_>,
+) -> outbox_message::ActiveModel {
+    outbox_message::ActiveModel {
         id: Set(Uuid::now_v7()),
-        kind: Set(kind.to_owned()),
-        recipient_user_id: Set(Some(*user_id)),
-        recipient_email: Set(email.clone()),
+        kind: Set(kind.as_str().to_owned()),
+        recipient_user_id: Set(Some(user_id)),
+        recipient_email: Set(email.to_owned()),
         subject: Set(text.subject.clone()),
         body: Set(text.body.clone()),
         subject_type: Set(subject.kind.to_owned()),
@@ -114,13 +167,19 @@ pub async fn mail_users(
         last_error: Set(None),
         created_at: Set(now),
         sent_at: Set(None),
-    });
-    // In chunks: one statement per recipient would be slow, one for thousands would exceed the bind limits.
-    let rows: Vec<_> = rows.collect();
+    }
+}
+
+/// In chunks: one statement per recipient would be slow, one for thousands would exceed the bind limits.
+async fn insert_rows(
+    connection: &impl ConnectionTrait,
+    rows: Vec<outbox_message::ActiveModel>,
+) -> Result<usize, DbErr> {
+    let count = rows.len();
     for chunk in rows.chunks(500) {
         outbox_message::Entity::insert_many(chunk.to_vec()).exec_without_returning(connection).await?;
     }
-    Ok(recipients.len())
+    Ok(count)
 }
 
 /// The streams subscribers follow.

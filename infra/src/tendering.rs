@@ -598,20 +598,28 @@ impl TenderingService {
             )
             .await?;
         }
-        let cooperatives: Vec<Uuid> = demand_line::Entity::find()
-            .select_only()
-            .column(demand_line::Column::CooperativeId)
-            .distinct()
-            .filter(demand_line::Column::PoolId.eq(row.pool_id))
-            .into_tuple()
-            .all(txn)
-            .await?;
-        for cooperative_id in cooperatives {
-            let count = orders.iter().filter(|o| o.cooperative_id == cooperative_id).count();
-            let notice = Notice::TenderAwardedToCooperative { tender_title: row.title.clone(), orders: count };
-            notification::mail_organisations(txn, now, &notice, &[cooperative_id], Subject { kind: "tender", id: &id })
-                .await?;
+        // Every cooperative of the pool, in one pass however many there are.
+        let mut orders_of: HashMap<Uuid, usize> = HashMap::new();
+        for order in orders {
+            *orders_of.entry(order.cooperative_id).or_default() += 1;
         }
+        let cooperatives = sea_orm::sea_query::Query::select()
+            .column(demand_line::Column::CooperativeId)
+            .from(demand_line::Entity)
+            .and_where(demand_line::Column::PoolId.eq(row.pool_id))
+            .to_owned();
+        notification::mail_each_organisation(
+            txn,
+            now,
+            domain::notification::NotificationKind::TenderAwarded,
+            cooperatives,
+            |cooperative_id| Notice::TenderAwardedToCooperative {
+                tender_title: row.title.clone(),
+                orders: orders_of.get(&cooperative_id).copied().unwrap_or(0),
+            },
+            Subject { kind: "tender", id: &id },
+        )
+        .await?;
         Ok(())
     }
 
