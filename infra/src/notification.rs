@@ -65,25 +65,35 @@ pub async fn recipients(
     if organisation_ids.is_empty() {
         return Ok(vec![]);
     }
-    let mut query = app_user::Entity::find()
+    receiving(kind, app_user::Column::OrganisationId.is_in(organisation_ids.iter().copied()))
         .select_only()
         .column(app_user::Column::Id)
         .column(app_user::Column::Email)
-        .filter(app_user::Column::OrganisationId.is_in(organisation_ids.iter().copied()))
+        .into_tuple()
+        .all(connection)
+        .await
+}
+
+/// The active users of the organisations `which` selects who receive `kind`: everyone, less those who turned it off
+/// when it is optional.
+fn receiving(kind: NotificationKind, which: sea_orm::sea_query::SimpleExpr) -> sea_orm::Select<app_user::Entity> {
+    let query = app_user::Entity::find()
+        .filter(which)
         .filter(app_user::Column::Status.eq(USER_ACTIVE))
+        .order_by_asc(app_user::Column::OrganisationId)
         .order_by_asc(app_user::Column::Id);
-    if kind.is_optional() {
-        query = query.filter(
-            app_user::Column::Id.not_in_subquery(
-                Query::select()
-                    .column(notification_opt_out::Column::UserId)
-                    .from(notification_opt_out::Entity)
-                    .and_where(notification_opt_out::Column::Kind.eq(kind.as_str()))
-                    .to_owned(),
-            ),
-        );
+    if !kind.is_optional() {
+        return query;
     }
-    query.into_tuple::<(Uuid, String)>().all(connection).await
+    query.filter(
+        app_user::Column::Id.not_in_subquery(
+            Query::select()
+                .column(notification_opt_out::Column::UserId)
+                .from(notification_opt_out::Entity)
+                .and_where(notification_opt_out::Column::Kind.eq(kind.as_str()))
+                .to_owned(),
+        ),
+    )
 }
 
 /// Queues `notice` for the given users (id and address).
@@ -114,27 +124,15 @@ pub async fn mail_each_organisation(
     notice_for: impl Fn(Uuid) -> Notice,
     subject: Subject<'_>,
 ) -> Result<usize, DbErr> {
-    let mut query = app_user::Entity::find()
-        .select_only()
-        .column(app_user::Column::OrganisationId)
-        .column(app_user::Column::Id)
-        .column(app_user::Column::Email)
-        .filter(app_user::Column::OrganisationId.in_subquery(organisations))
-        .filter(app_user::Column::Status.eq(USER_ACTIVE))
-        .order_by_asc(app_user::Column::OrganisationId)
-        .order_by_asc(app_user::Column::Id);
-    if kind.is_optional() {
-        query = query.filter(
-            app_user::Column::Id.not_in_subquery(
-                Query::select()
-                    .column(notification_opt_out::Column::UserId)
-                    .from(notification_opt_out::Entity)
-                    .and_where(notification_opt_out::Column::Kind.eq(kind.as_str()))
-                    .to_owned(),
-            ),
-        );
-    }
-    let recipients: Vec<(Uuid, Uuid, String)> = query.into_tuple().all(connection).await?;
+    let recipients: Vec<(Uuid, Uuid, String)> =
+        receiving(kind, app_user::Column::OrganisationId.in_subquery(organisations))
+            .select_only()
+            .column(app_user::Column::OrganisationId)
+            .column(app_user::Column::Id)
+            .column(app_user::Column::Email)
+            .into_tuple()
+            .all(connection)
+            .await?;
     let mut texts: std::collections::HashMap<Uuid, domain::notification::MessageText> = Default::default();
     let mut rows = Vec::with_capacity(recipients.len());
     for (organisation_id, user_id, email) in &recipients {

@@ -4,7 +4,10 @@
 //! one rollup row per day and area in range, however many observations lie behind them. Only the median reads the
 //! observations themselves, and only for slices of at most [`MEDIAN_LIMIT`] observations.
 
-use std::{collections::BTreeMap, sync::Arc};
+use std::{
+    collections::{BTreeMap, HashMap},
+    sync::Arc,
+};
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 use domain::{
@@ -82,23 +85,24 @@ pub async fn record(
     let mut commodity_ids: Vec<Uuid> = observations.iter().map(|o| o.commodity_id).collect();
     commodity_ids.sort_unstable();
     commodity_ids.dedup();
-    let references = price_reference::Entity::find()
+    // Converted once per commodity, not once per observation (an award records a line per cooperative).
+    let mut references: HashMap<Uuid, Vec<domain::commodity::PriceReference>> = HashMap::new();
+    for row in price_reference::Entity::find()
         .filter(price_reference::Column::CommodityId.is_in(commodity_ids.clone()))
         .all(txn)
-        .await?;
+        .await?
+    {
+        references.entry(row.commodity_id).or_default().push(to_domain(&row)?);
+    }
     let mut rows = Vec::with_capacity(observations.len());
     let mut rollups: BTreeMap<RollupKey, Moments> = BTreeMap::new();
     let mut alerts = Vec::new();
     for observation in &observations {
         let day = date_in_wib(observation.observed_at);
-        let own: Vec<_> = references
-            .iter()
-            .filter(|r| r.commodity_id == observation.commodity_id)
-            .map(to_domain)
-            .collect::<ServiceResult<_>>()?;
+        let own = references.get(&observation.commodity_id).map_or(&[][..], Vec::as_slice);
         let place = Place { province: observation.province.clone(), city: Some(observation.city.clone()) };
-        let het = applicable_price(&own, PriceKind::Het, &place, day).map(|r| r.price);
-        let reference = applicable_price(&own, PriceKind::Reference, &place, day).map(|r| r.price);
+        let het = applicable_price(own, PriceKind::Het, &place, day).map(|r| r.price);
+        let reference = applicable_price(own, PriceKind::Reference, &place, day).map(|r| r.price);
         let above = het.is_some_and(|het| observation.unit_price > het);
         let id = Uuid::now_v7();
         rows.push(price_observation::ActiveModel {

@@ -413,30 +413,38 @@ impl TenderingService {
             .one(txn)
             .await?
             .ok_or_else(|| ServiceError::internal("tender without commodity"))?;
-        let suppliers: Vec<Uuid> = organisation::Entity::find()
-            .select_only()
-            .column(organisation::Column::Id)
-            .filter(organisation::Column::Kind.eq(OrganisationKind::Supplier.as_str()))
-            .filter(organisation::Column::Status.eq(domain::organisation::OrganisationStatus::Verified.as_str()))
-            .filter(
-                organisation::Column::Id.in_subquery(
-                    sea_orm::sea_query::Query::select()
-                        .column(organisation_category::Column::OrganisationId)
-                        .from(organisation_category::Entity)
-                        .and_where(organisation_category::Column::Category.eq(commodity.category.clone()))
-                        .to_owned(),
+        // A subquery, not a list: nationally thousands of suppliers sell a category.
+        let suppliers = sea_orm::QueryTrait::into_query(
+            organisation::Entity::find()
+                .select_only()
+                .column(organisation::Column::Id)
+                .filter(organisation::Column::Kind.eq(OrganisationKind::Supplier.as_str()))
+                .filter(organisation::Column::Status.eq(domain::organisation::OrganisationStatus::Verified.as_str()))
+                .filter(
+                    organisation::Column::Id.in_subquery(
+                        sea_orm::sea_query::Query::select()
+                            .column(organisation_category::Column::OrganisationId)
+                            .from(organisation_category::Entity)
+                            .and_where(organisation_category::Column::Category.eq(commodity.category.clone()))
+                            .to_owned(),
+                    ),
                 ),
-            )
-            .into_tuple()
-            .all(txn)
-            .await?;
+        );
         let notice = Notice::TenderPublished {
             tender_title: row.title.clone(),
             commodity: commodity.name_id,
             deadline: row.deadline_at,
         };
         let id = row.id.to_string();
-        notification::mail_organisations(txn, now, &notice, &suppliers, Subject { kind: "tender", id: &id }).await?;
+        notification::mail_each_organisation(
+            txn,
+            now,
+            notice.kind(),
+            suppliers,
+            |_| notice.clone(),
+            Subject { kind: "tender", id: &id },
+        )
+        .await?;
         Ok(())
     }
 
