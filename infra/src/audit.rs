@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use domain::access::Actor;
-use sea_orm::{ActiveModelTrait, ConnectionTrait, DbErr, Set};
+use sea_orm::{ConnectionTrait, DatabaseBackend, DbErr, EntityTrait, QueryTrait, Set, Statement};
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -57,7 +57,25 @@ impl AuditRecord {
 
 /// Writes `record` at `at` through `connection`, which should be the use case's own transaction.
 pub async fn record(connection: &impl ConnectionTrait, at: DateTime<Utc>, record: AuditRecord) -> Result<(), DbErr> {
-    audit_entry::ActiveModel {
+    record_each(connection, at, vec![record]).await
+}
+
+/// Writes several entries at `at` in one statement.
+pub async fn record_each(
+    connection: &impl ConnectionTrait,
+    at: DateTime<Utc>,
+    records: Vec<AuditRecord>,
+) -> Result<(), DbErr> {
+    if records.is_empty() {
+        return Ok(());
+    }
+    connection.execute_raw(insert_statement(connection.get_database_backend(), at, records)).await?;
+    Ok(())
+}
+
+/// The statement that writes `records` (not empty) at `at`, for a use case that runs its writes together.
+pub fn insert_statement(backend: DatabaseBackend, at: DateTime<Utc>, records: Vec<AuditRecord>) -> Statement {
+    let rows = records.into_iter().map(|record| audit_entry::ActiveModel {
         id: Set(Uuid::now_v7()),
         occurred_at: Set(at),
         actor_user_id: Set(record.actor_user_id),
@@ -66,10 +84,8 @@ pub async fn record(connection: &impl ConnectionTrait, at: DateTime<Utc>, record
         subject_type: Set(record.subject_type.to_owned()),
         subject_id: Set(record.subject_id),
         summary: Set(record.summary.to_string()),
-    }
-    .insert(connection)
-    .await?;
-    Ok(())
+    });
+    audit_entry::Entity::insert_many(rows).build(backend)
 }
 
 /// Reading the trail, newest first, for the agency and admins.

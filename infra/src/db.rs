@@ -24,7 +24,9 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
     // Statement logging would print bound values (a sealed bid's price among them): never on.
     options.sqlx_logging(false).connect_timeout(Duration::from_secs(5)).acquire_timeout(Duration::from_secs(10));
     if url.starts_with("sqlite:") {
-        options.max_connections(8).min_connections(1).map_sqlx_sqlite_opts(|sqlite| {
+        // No liveness ping on every checkout: an embedded file does not drop connections, and the ping is one more
+        // hand-off to the connection's worker thread on every request.
+        options.max_connections(8).min_connections(1).test_before_acquire(false).map_sqlx_sqlite_opts(|sqlite| {
             sqlite
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Full)
@@ -153,6 +155,43 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<WriteTransaction, Db
         })
         .await?;
     Ok(WriteTransaction { transaction, _turn: turn, after_commit: std::sync::Mutex::default() })
+}
+
+/// Writes that a use case has built up front, run in order in its transaction: on SQLite in one call to the driver
+/// (whose hand-off to the connection's worker thread, per call, costs more than a small insert), on PostgreSQL one
+/// after another (its extended protocol takes one statement per call).
+#[derive(Default)]
+pub struct StatementBatch {
+    statements: Vec<sea_orm::Statement>,
+}
+
+impl StatementBatch {
+    pub fn push(&mut self, statement: sea_orm::Statement) {
+        self.statements.push(statement);
+    }
+
+    pub async fn execute(self, txn: &WriteTransaction) -> Result<(), DbErr> {
+        match txn.get_database_backend() {
+            DatabaseBackend::Sqlite if self.statements.len() > 1 => {
+                // sqlx runs a text of several statements one after another, binding the positional `?` parameters
+                // in order across them.
+                let mut sql = String::new();
+                let mut values = Vec::new();
+                for statement in self.statements {
+                    sql.push_str(&statement.sql);
+                    sql.push_str(";\n");
+                    values.extend(statement.values.map(|v| v.0).unwrap_or_default());
+                }
+                txn.execute_raw(sea_orm::Statement::from_sql_and_values(DatabaseBackend::Sqlite, sql, values)).await?;
+            }
+            _ => {
+                for statement in self.statements {
+                    txn.execute_raw(statement).await?;
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Whether the database answers, for the readiness probe.

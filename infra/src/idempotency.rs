@@ -2,7 +2,7 @@
 //! stores nothing twice. A key reused with different input is a conflict, not a silent replay.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
@@ -37,10 +37,53 @@ impl IdempotencyKey {
             idempotency_key::Entity::find_by_id((self.actor_user_id, self.operation.to_owned(), self.key.clone()))
                 .one(connection)
                 .await?;
+        self.judge(stored.as_ref())
+    }
+
+    /// What the row stored under this key (if any) means for this request: its result, or a conflict when the key
+    /// was used with other input.
+    pub fn judge(&self, stored: Option<&idempotency_key::Model>) -> ServiceResult<Option<String>> {
         match stored {
             None => Ok(None),
-            Some(row) if row.request_hash == self.request_hash => Ok(Some(row.result_id)),
+            Some(row) if row.request_hash == self.request_hash => Ok(Some(row.result_id.clone())),
             Some(_) => Err(ServiceError::Conflict("this idempotency key was already used with different input".into())),
+        }
+    }
+
+    /// Whether `row` is the one stored under this key.
+    pub fn names(&self, row: &idempotency_key::Model) -> bool {
+        row.actor_user_id == self.actor_user_id && row.operation == self.operation && row.key == self.key
+    }
+
+    /// The rows stored under any of `keys`, in one query (for a batch of requests).
+    pub async fn stored_for(
+        connection: &impl ConnectionTrait,
+        keys: &[&IdempotencyKey],
+    ) -> ServiceResult<Vec<idempotency_key::Model>> {
+        if keys.is_empty() {
+            return Ok(vec![]);
+        }
+        let mut any = Condition::any();
+        for key in keys {
+            any = any.add(
+                Condition::all()
+                    .add(idempotency_key::Column::ActorUserId.eq(key.actor_user_id))
+                    .add(idempotency_key::Column::Operation.eq(key.operation))
+                    .add(idempotency_key::Column::Key.eq(key.key.as_str())),
+            );
+        }
+        Ok(idempotency_key::Entity::find().filter(any).all(connection).await?)
+    }
+
+    /// The row that remembers `result_id` for this key.
+    pub fn row(&self, result_id: &str, now: DateTime<Utc>) -> idempotency_key::Model {
+        idempotency_key::Model {
+            actor_user_id: self.actor_user_id,
+            operation: self.operation.to_owned(),
+            key: self.key.clone(),
+            request_hash: self.request_hash.clone(),
+            result_id: result_id.to_owned(),
+            created_at: now,
         }
     }
 
@@ -51,16 +94,7 @@ impl IdempotencyKey {
         result_id: &str,
         now: DateTime<Utc>,
     ) -> ServiceResult<()> {
-        idempotency_key::ActiveModel {
-            actor_user_id: Set(self.actor_user_id),
-            operation: Set(self.operation.to_owned()),
-            key: Set(self.key.clone()),
-            request_hash: Set(self.request_hash.clone()),
-            result_id: Set(result_id.to_owned()),
-            created_at: Set(now),
-        }
-        .insert(connection)
-        .await?;
+        self.row(result_id, now).into_active_model().insert(connection).await?;
         Ok(())
     }
 }

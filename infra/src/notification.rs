@@ -14,7 +14,7 @@ use domain::{
 };
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, DbErr, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set, Statement, sea_query::Query,
+    QueryFilter, QueryOrder, QuerySelect, QueryTrait, Set, Statement, sea_query::Query,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -74,6 +74,31 @@ pub async fn recipients(
         .await
 }
 
+/// As [`recipients`], grouped by organisation: one query for a batch of senders (see [`crate::bid_writer`]).
+pub async fn recipients_by_organisation(
+    connection: &impl ConnectionTrait,
+    kind: NotificationKind,
+    organisation_ids: &[Uuid],
+) -> Result<std::collections::HashMap<Uuid, Vec<(Uuid, String)>>, DbErr> {
+    let mut grouped: std::collections::HashMap<Uuid, Vec<(Uuid, String)>> = Default::default();
+    if organisation_ids.is_empty() {
+        return Ok(grouped);
+    }
+    let rows: Vec<(Uuid, Uuid, String)> =
+        receiving(kind, app_user::Column::OrganisationId.is_in(organisation_ids.iter().copied()))
+            .select_only()
+            .column(app_user::Column::OrganisationId)
+            .column(app_user::Column::Id)
+            .column(app_user::Column::Email)
+            .into_tuple()
+            .all(connection)
+            .await?;
+    for (organisation_id, user_id, email) in rows {
+        grouped.entry(organisation_id).or_default().push((user_id, email));
+    }
+    Ok(grouped)
+}
+
 /// The active users of the organisations `which` selects who receive `kind`: everyone, less those who turned it off
 /// when it is optional.
 fn receiving(kind: NotificationKind, which: sea_orm::sea_query::SimpleExpr) -> sea_orm::Select<app_user::Entity> {
@@ -112,6 +137,25 @@ pub async fn mail_users(
     let rows: Vec<_> =
         recipients.iter().map(|(user_id, email)| outbox_row(now, kind, *user_id, email, &text, &subject)).collect();
     insert_rows(connection, rows).await
+}
+
+/// The statements that queue several notices, each for its own users, for a use case that runs its writes together.
+pub fn outbox_inserts(
+    backend: DatabaseBackend,
+    now: DateTime<Utc>,
+    notices: &[(Notice, &[(Uuid, String)], Subject<'_>)],
+) -> Vec<Statement> {
+    let mut rows = Vec::new();
+    for (notice, recipients, subject) in notices {
+        if recipients.is_empty() {
+            continue;
+        }
+        let text = notice.render();
+        rows.extend(
+            recipients.iter().map(|(user_id, email)| outbox_row(now, notice.kind(), *user_id, email, &text, subject)),
+        );
+    }
+    rows.chunks(OUTBOX_CHUNK).map(|chunk| outbox_message::Entity::insert_many(chunk.to_vec()).build(backend)).collect()
 }
 
 /// Queues, for every organisation `organisations` selects, `notice_for` it to each of its active users: one recipients
@@ -168,13 +212,16 @@ fn outbox_row(
     }
 }
 
-/// In chunks: one statement per recipient would be slow, one for thousands would exceed the bind limits.
+/// Outbox rows per insert: one statement per recipient would be slow, one for thousands would exceed the bind limits.
+const OUTBOX_CHUNK: usize = 500;
+
+/// In chunks of [`OUTBOX_CHUNK`].
 async fn insert_rows(
     connection: &impl ConnectionTrait,
     rows: Vec<outbox_message::ActiveModel>,
 ) -> Result<usize, DbErr> {
     let count = rows.len();
-    for chunk in rows.chunks(500) {
+    for chunk in rows.chunks(OUTBOX_CHUNK) {
         outbox_message::Entity::insert_many(chunk.to_vec()).exec_without_returning(connection).await?;
     }
     Ok(count)
@@ -294,6 +341,46 @@ impl EventBus {
             _ => {
                 let bus = self.clone();
                 txn.after_commit(Box::new(move || bus.deliver(event)));
+            }
+        }
+        Ok(())
+    }
+
+    /// Appends several events in one statement (and, on PostgreSQL, notifies them in one more): see [`Self::publish`].
+    pub async fn publish_each(
+        &self,
+        txn: &WriteTransaction,
+        now: DateTime<Utc>,
+        events: Vec<(Topic, Uuid, Value)>,
+    ) -> Result<(), DbErr> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        let rows = events.into_iter().map(|(topic, subject_id, payload)| live_event::ActiveModel {
+            topic: Set(topic.as_str().to_owned()),
+            subject_id: Set(subject_id),
+            payload: Set(payload.to_string()),
+            occurred_at: Set(now),
+            ..Default::default()
+        });
+        // Built from the stored rows, so each event carries the sequence number its insert was given.
+        let inserted = live_event::Entity::insert_many(rows).exec_with_returning(txn).await?;
+        let events: Vec<LiveEvent> = inserted.into_iter().filter_map(LiveEvent::from_row).collect();
+        match txn.get_database_backend() {
+            DatabaseBackend::Postgres => {
+                let mut values = Vec::with_capacity(events.len() + 1);
+                values.push(sea_orm::Value::from(CHANNEL));
+                let mut placeholders = Vec::with_capacity(events.len());
+                for event in &events {
+                    values.push(serde_json::to_string(event).map_err(|e| DbErr::Custom(e.to_string()))?.into());
+                    placeholders.push(format!("(${})", values.len()));
+                }
+                let sql = format!("SELECT pg_notify($1, message) FROM (VALUES {}) AS queued(message)", placeholders.join(", "));
+                txn.execute_raw(Statement::from_sql_and_values(DatabaseBackend::Postgres, sql, values)).await?;
+            }
+            _ => {
+                let bus = self.clone();
+                txn.after_commit(Box::new(move || events.into_iter().for_each(|event| bus.deliver(event))));
             }
         }
         Ok(())

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use domain::{
     access::{Actor, Permission},
     allocation::{self, AwardedSupply, DemandLine},
-    bid::{CommittedBid, Offer, commitment_hash},
+    bid::{CommittedBid, Offer},
     clock::{Clock, date_in_wib},
     commodity::{Place, PriceKind, applicable_price},
     evaluation::{self, LotTerms, SubmittedBid},
@@ -27,6 +27,7 @@ use uuid::Uuid;
 use crate::{
     ServiceError,
     audit::{self, AuditRecord},
+    bid_writer::{BidAction, BidRequest, BidWriter},
     catalogue::to_domain,
     db::begin_write,
     entities::{
@@ -38,7 +39,6 @@ use crate::{
     idempotency::IdempotencyKey,
     notification::{self, EventBus, Subject, Topic},
     pagination::{Page, PageRequest},
-    tokens::new_opaque_token,
 };
 
 pub const BID_ACTIVE: &str = "ACTIVE";
@@ -98,7 +98,7 @@ impl From<&bid_version::Model> for BidReceipt {
 }
 
 /// The offer a stored bid holds.
-fn recorded_offer(row: &bid::Model) -> ServiceResult<Offer> {
+pub(crate) fn recorded_offer(row: &bid::Model) -> ServiceResult<Offer> {
     Ok(Offer::recorded(
         from_stored(row.unit_price_e4),
         from_stored(row.quantity_e4),
@@ -160,11 +160,13 @@ pub struct TenderingService {
     clock: Arc<dyn Clock>,
     order_prefix: String,
     events: EventBus,
+    bids: BidWriter,
 }
 
 impl TenderingService {
     pub fn new(db: DatabaseConnection, clock: Arc<dyn Clock>, order_prefix: String, events: EventBus) -> Self {
-        Self { db, clock, order_prefix, events }
+        let bids = BidWriter::new(db.clone(), clock.clone(), events.clone());
+        Self { db, clock, order_prefix, events, bids }
     }
 
     /// The agency makes a draft tender from a frozen pool: one lot (or one per kecamatan) of the pooled total.
@@ -448,34 +450,6 @@ impl TenderingService {
         Ok(())
     }
 
-    /// Mails the bidder the receipt of what it just did, and tells the agency's subscribers the bid count moved.
-    #[allow(clippy::too_many_arguments)]
-    async fn acknowledge_bid(
-        &self,
-        txn: &crate::db::WriteTransaction,
-        row: &tender::Model,
-        lot: &lot::Model,
-        stored: &bid_version::Model,
-        count_changed: bool,
-        recipients: &[(Uuid, String)],
-        now: DateTime<Utc>,
-    ) -> ServiceResult<()> {
-        let notice = Notice::BidReceived {
-            tender_title: row.title.clone(),
-            lot_number: lot.number,
-            action: stored.action.clone(),
-            version: stored.version,
-            receipt_hash: stored.commitment_hash.clone(),
-            received_at: stored.received_at,
-        };
-        let id = stored.bid_id.to_string();
-        notification::mail_users(txn, now, &notice, recipients, Subject { kind: "bid", id: &id }).await?;
-        if count_changed {
-            self.events.publish(txn, now, Topic::Bids, row.id, json!({ "action": stored.action })).await?;
-        }
-        Ok(())
-    }
-
     /// Remembers that a supplier opened an open tender, so its closing reminder can reach those who looked but did
     /// not bid. Written once per supplier and tender.
     pub async fn record_view(&self, actor: &Actor, row: &tender::Model) -> ServiceResult<()> {
@@ -654,127 +628,6 @@ impl TenderingService {
             .is_some())
     }
 
-    /// What a bid needs that cannot change while bidding is open — the lot, the tender's terms, whether the supplier
-    /// sells the category, who receives the receipt — read before taking the writer's turn, so that SQLite's single
-    /// writer spends its time on writes. Whether bidding is open is judged inside ([`Self::bidding_open`]).
-    async fn bidding_terms(
-        &self,
-        actor: &Actor,
-        lot_id: Uuid,
-    ) -> ServiceResult<(tender::Model, lot::Model, Vec<(Uuid, String)>)> {
-        let lot =
-            lot::Entity::find_by_id(lot_id).one(&self.db).await?.ok_or_else(|| ServiceError::NotFound("lot".into()))?;
-        let row = tender::Entity::find_by_id(lot.tender_id)
-            .one(&self.db)
-            .await?
-            .ok_or_else(|| ServiceError::internal("lot without tender"))?;
-        if TenderStatus::parse(&row.status)? == TenderStatus::Draft {
-            return Err(ServiceError::NotFound("lot".into()));
-        }
-        if !Self::supplier_sells(&self.db, actor.organisation_id, row.commodity_id).await? {
-            return Err(ServiceError::Forbidden(
-                "your organisation is not verified for this commodity's category".into(),
-            ));
-        }
-        let recipients = notification::recipients(
-            &self.db,
-            domain::notification::NotificationKind::BidReceived,
-            &[actor.organisation_id],
-        )
-        .await?;
-        Ok((row, lot, recipients))
-    }
-
-    /// The tender as it stands under the write lock, if bidding is open at `now`, the instant of storing.
-    async fn bidding_open(
-        connection: &impl ConnectionTrait,
-        tender_id: Uuid,
-        now: DateTime<Utc>,
-    ) -> ServiceResult<tender::Model> {
-        // A shared lock on the tender: closing (which updates it) waits for bids in flight, and sees them.
-        let row = tender::Entity::find_by_id(tender_id)
-            .lock_shared()
-            .one(connection)
-            .await?
-            .ok_or_else(|| ServiceError::internal("lot without tender"))?;
-        if TenderStatus::parse(&row.status)? == TenderStatus::Draft {
-            return Err(ServiceError::NotFound("lot".into()));
-        }
-        let period = BiddingPeriod::parse(row.bidding_start_at, row.deadline_at)?;
-        rules::check_bidding_open(TenderStatus::parse(&row.status)?, &period, now)?;
-        Ok(row)
-    }
-
-    fn parse_offer(row: &tender::Model, lot: &lot::Model, offer: OfferInput) -> ServiceResult<Offer> {
-        Ok(Offer::parse(
-            offer.unit_price,
-            offer.quantity,
-            offer.lead_time_days,
-            offer.validity_days,
-            from_stored(lot.quantity_e4),
-            row.partial_bids_allowed,
-            row.min_partial_quantity_e4.map(from_stored),
-        )?)
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    async fn store_version(
-        connection: &impl ConnectionTrait,
-        actor: &Actor,
-        row: &tender::Model,
-        lot: &lot::Model,
-        bid_id: Uuid,
-        version: i32,
-        action: &str,
-        offer: &Offer,
-        now: DateTime<Utc>,
-    ) -> ServiceResult<bid_version::Model> {
-        let nonce = new_opaque_token();
-        let hash = commitment_hash(&CommittedBid {
-            tender_id: row.id,
-            lot_id: lot.id,
-            supplier_id: actor.organisation_id,
-            version: u32::try_from(version).unwrap_or(0),
-            offer,
-            received_at: now,
-            nonce: &nonce,
-        });
-        Ok(bid_version::ActiveModel {
-            id: Set(Uuid::now_v7()),
-            bid_id: Set(bid_id),
-            version: Set(version),
-            action: Set(action.into()),
-            unit_price_e4: Set(to_stored(offer.unit_price.value())?),
-            quantity_e4: Set(to_stored(offer.quantity.value())?),
-            lead_time_days: Set(i32::try_from(offer.lead_time_days).unwrap_or(i32::MAX)),
-            validity_days: Set(i32::try_from(offer.validity_days).unwrap_or(i32::MAX)),
-            received_at: Set(now),
-            commitment_hash: Set(hash),
-            nonce: Set(nonce),
-            submitted_by: Set(actor.user_id),
-        }
-        .insert(connection)
-        .await?)
-    }
-
-    async fn recall_receipt(
-        connection: &impl ConnectionTrait,
-        key: &Option<IdempotencyKey>,
-    ) -> ServiceResult<Option<BidReceipt>> {
-        let Some(key) = key else {
-            return Ok(None);
-        };
-        let Some(version_id) = key.recall(connection).await? else {
-            return Ok(None);
-        };
-        let version_id = Uuid::parse_str(&version_id).map_err(|e| ServiceError::internal(e.to_string()))?;
-        let version = bid_version::Entity::find_by_id(version_id)
-            .one(connection)
-            .await?
-            .ok_or_else(|| ServiceError::internal("idempotency key points at a missing bid version"))?;
-        Ok(Some(BidReceipt::from(&version)))
-    }
-
     fn offer_fingerprint(target: Uuid, offer: &OfferInput) -> String {
         format!(
             "{target}|{}|{}|{}|{}",
@@ -797,96 +650,7 @@ impl TenderingService {
         let key = idempotency_key
             .map(|k| IdempotencyKey::parse(actor.user_id, "submit_bid", k, &Self::offer_fingerprint(lot_id, &offer)))
             .transpose()?;
-        let (terms, lot, recipients) = self.bidding_terms(actor, lot_id).await?;
-        let txn = begin_write(&self.db).await?;
-        if let Some(receipt) = Self::recall_receipt(&txn, &key).await? {
-            return Ok(receipt);
-        }
-        // The instant the bid is stored, read under the write lock: this is what the deadline is judged against.
-        let now = self.clock.now();
-        let row = Self::bidding_open(&txn, terms.id, now).await?;
-        let offer = Self::parse_offer(&row, &lot, offer)?;
-        let existing = bid::Entity::find()
-            .filter(bid::Column::LotId.eq(lot.id))
-            .filter(bid::Column::SupplierId.eq(actor.organisation_id))
-            .one(&txn)
-            .await?;
-        let (bid_id, version, action) = match &existing {
-            Some(bid) if bid.status == BID_ACTIVE => {
-                return Err(ServiceError::Conflict("you already have a bid on this lot: revise or withdraw it".into()));
-            }
-            Some(bid) => (bid.id, bid.version + 1, "SUBMITTED"),
-            None => (Uuid::now_v7(), 1, "SUBMITTED"),
-        };
-        if existing.is_none() {
-            // The bid row first (with this version's values), so the version's foreign key holds.
-            bid::ActiveModel {
-                id: Set(bid_id),
-                tender_id: Set(row.id),
-                lot_id: Set(lot.id),
-                supplier_id: Set(actor.organisation_id),
-                status: Set(BID_ACTIVE.into()),
-                version: Set(0),
-                unit_price_e4: Set(to_stored(offer.unit_price.value())?),
-                quantity_e4: Set(to_stored(offer.quantity.value())?),
-                lead_time_days: Set(0),
-                validity_days: Set(0),
-                received_at: Set(now),
-                commitment_hash: Set(String::new()),
-                nonce: Set(String::new()),
-                rank: Set(None),
-                awarded_quantity_e4: Set(None),
-                rejection: Set(None),
-                created_at: Set(now),
-            }
-            .insert(&txn)
-            .await?;
-        }
-        let stored = Self::store_version(&txn, actor, &row, &lot, bid_id, version, action, &offer, now).await?;
-        Self::apply_version(&txn, &stored, BID_ACTIVE).await?;
-        if let Some(key) = &key {
-            key.remember(&txn, &stored.id.to_string(), now).await?;
-        }
-        // The audit names the bid and its commitment, never its price or quantity.
-        let summary =
-            json!({ "tender": row.id, "lot": lot.id, "version": version, "commitmentHash": stored.commitment_hash });
-        audit::record(&txn, now, AuditRecord::by(actor, "bid.submitted", "bid", bid_id, summary)).await?;
-        self.acknowledge_bid(&txn, &row, &lot, &stored, true, &recipients, now).await?;
-        txn.commit().await?;
-        Ok(BidReceipt::from(&stored))
-    }
-
-    async fn apply_version(
-        connection: &impl ConnectionTrait,
-        version: &bid_version::Model,
-        status: &str,
-    ) -> ServiceResult<()> {
-        // One statement, nothing read back: this runs inside the writers' queue on every bid.
-        let updated = bid::Entity::update_many()
-            .col_expr(bid::Column::Status, Expr::value(status))
-            .col_expr(bid::Column::Version, Expr::value(version.version))
-            .col_expr(bid::Column::UnitPriceE4, Expr::value(version.unit_price_e4))
-            .col_expr(bid::Column::QuantityE4, Expr::value(version.quantity_e4))
-            .col_expr(bid::Column::LeadTimeDays, Expr::value(version.lead_time_days))
-            .col_expr(bid::Column::ValidityDays, Expr::value(version.validity_days))
-            .col_expr(bid::Column::ReceivedAt, Expr::value(version.received_at))
-            .col_expr(bid::Column::CommitmentHash, Expr::value(version.commitment_hash.clone()))
-            .col_expr(bid::Column::Nonce, Expr::value(version.nonce.clone()))
-            .filter(bid::Column::Id.eq(version.bid_id))
-            .exec(connection)
-            .await?;
-        if updated.rows_affected != 1 {
-            return Err(ServiceError::internal("version without bid"));
-        }
-        Ok(())
-    }
-
-    async fn own_bid(connection: &impl ConnectionTrait, actor: &Actor, bid_id: Uuid) -> ServiceResult<bid::Model> {
-        bid::Entity::find_by_id(bid_id)
-            .one(connection)
-            .await?
-            .filter(|bid| bid.supplier_id == actor.organisation_id)
-            .ok_or_else(|| ServiceError::NotFound("bid".into()))
+        self.bids.write(BidRequest { actor: actor.clone(), action: BidAction::Submit { lot_id, offer }, key }).await
     }
 
     /// Revises a bid until the deadline; every version is kept and the latest counts.
@@ -901,55 +665,13 @@ impl TenderingService {
         let key = idempotency_key
             .map(|k| IdempotencyKey::parse(actor.user_id, "revise_bid", k, &Self::offer_fingerprint(bid_id, &offer)))
             .transpose()?;
-        // A bid's lot never changes: what it needs is read before the writer's turn; status and version inside.
-        let lot_id = Self::own_bid(&self.db, actor, bid_id).await?.lot_id;
-        let (terms, lot, recipients) = self.bidding_terms(actor, lot_id).await?;
-        let txn = begin_write(&self.db).await?;
-        if let Some(receipt) = Self::recall_receipt(&txn, &key).await? {
-            return Ok(receipt);
-        }
-        let now = self.clock.now();
-        let current = Self::own_bid(&txn, actor, bid_id).await?;
-        let row = Self::bidding_open(&txn, terms.id, now).await?;
-        if current.status != BID_ACTIVE {
-            return Err(ServiceError::Conflict("a withdrawn bid cannot be revised; submit a new one".into()));
-        }
-        let offer = Self::parse_offer(&row, &lot, offer)?;
-        let version = current.version + 1;
-        let stored = Self::store_version(&txn, actor, &row, &lot, bid_id, version, "REVISED", &offer, now).await?;
-        Self::apply_version(&txn, &stored, BID_ACTIVE).await?;
-        if let Some(key) = &key {
-            key.remember(&txn, &stored.id.to_string(), now).await?;
-        }
-        let summary =
-            json!({ "tender": row.id, "lot": lot.id, "version": version, "commitmentHash": stored.commitment_hash });
-        audit::record(&txn, now, AuditRecord::by(actor, "bid.revised", "bid", bid_id, summary)).await?;
-        self.acknowledge_bid(&txn, &row, &lot, &stored, false, &recipients, now).await?;
-        txn.commit().await?;
-        Ok(BidReceipt::from(&stored))
+        self.bids.write(BidRequest { actor: actor.clone(), action: BidAction::Revise { bid_id, offer }, key }).await
     }
 
     /// Withdraws a bid until the deadline.
     pub async fn withdraw_bid(&self, actor: &Actor, bid_id: Uuid) -> ServiceResult<BidReceipt> {
         actor.require(Permission::SubmitBids)?;
-        let lot_id = Self::own_bid(&self.db, actor, bid_id).await?.lot_id;
-        let (terms, lot, recipients) = self.bidding_terms(actor, lot_id).await?;
-        let txn = begin_write(&self.db).await?;
-        let now = self.clock.now();
-        let current = Self::own_bid(&txn, actor, bid_id).await?;
-        let row = Self::bidding_open(&txn, terms.id, now).await?;
-        if current.status != BID_ACTIVE {
-            return Err(ServiceError::Conflict("the bid is already withdrawn".into()));
-        }
-        let offer = recorded_offer(&current)?;
-        let version = current.version + 1;
-        let stored = Self::store_version(&txn, actor, &row, &lot, bid_id, version, "WITHDRAWN", &offer, now).await?;
-        Self::apply_version(&txn, &stored, BID_WITHDRAWN).await?;
-        let summary = json!({ "tender": row.id, "lot": lot.id, "version": version });
-        audit::record(&txn, now, AuditRecord::by(actor, "bid.withdrawn", "bid", bid_id, summary)).await?;
-        self.acknowledge_bid(&txn, &row, &lot, &stored, true, &recipients, now).await?;
-        txn.commit().await?;
-        Ok(BidReceipt::from(&stored))
+        self.bids.write(BidRequest { actor: actor.clone(), action: BidAction::Withdraw { bid_id }, key: None }).await
     }
 
     /// Closes every tender whose deadline has passed. Safe on any number of nodes: each tender is claimed by one

@@ -186,7 +186,7 @@ pub(crate) async fn pool_demand(season: &Season) {
 }
 
 pub(crate) async fn wait_until_closed(season: &Season, tender_id: &str) -> Value {
-    for _ in 0..200 {
+    let read = || async {
         let response = season
             .gql(
                 &season.agency,
@@ -194,9 +194,13 @@ pub(crate) async fn wait_until_closed(season: &Season, tender_id: &str) -> Value
                 json!({ "id": tender_id }),
             )
             .await;
-        let tender = response.data()["tender"].clone();
-        if tender["lots"][0]["outcome"] != "PENDING" {
-            return tender;
+        response.data()["tender"].clone()
+    };
+    for _ in 0..200 {
+        if read().await["lots"][0]["outcome"] != "PENDING" {
+            // The tender and its lots are read by separate statements: a read that overlapped the closing commit
+            // can pair the old status with the new outcomes. Once the outcome shows, a fresh read sees both.
+            return read().await;
         }
         tokio::time::sleep(StdDuration::from_millis(25)).await;
     }
@@ -786,4 +790,94 @@ async fn a_cooperative_pages_through_exactly_the_pools_of_its_area() {
         after = connection["pageInfo"]["endCursor"].clone();
     }
     assert_eq!(seen, expected);
+}
+
+/// The last minutes before a deadline: bids arrive together and the server writes them together (one transaction per
+/// batch). Each is still judged on its own, in arrival order, and acknowledged only once stored.
+#[tokio::test]
+async fn bids_arriving_together_are_each_judged_and_stored_once() {
+    use futures::future::join_all;
+
+    let season = season().await;
+    pool_demand(&season).await;
+    let (tender_id, lot) = season.tender(1).await;
+    season.app.clock.set(at(BIDDING_START) + Duration::hours(1));
+    let suppliers = [&season.supplier_a, &season.bumn, &season.supplier_b, &season.supplier_c, &season.supplier_d];
+
+    // Everyone submits at once. Supplier A's request is retried under the same key at the same moment; supplier B
+    // sends a second submission; supplier D also sends one below the minimum partial quantity.
+    let keys: Vec<String> = (0..suppliers.len()).map(|i| format!("first-{i}")).collect();
+    let mut round = Vec::new();
+    for (supplier, key) in suppliers.iter().zip(&keys) {
+        round.push(season.bid(supplier, &lot, "1650", "24000", 3, Some(key)));
+    }
+    round.push(season.bid(&season.supplier_a, &lot, "1650", "24000", 3, Some("first-0")));
+    round.push(season.bid(&season.supplier_b, &lot, "1640", "24000", 3, None));
+    round.push(season.bid(&season.supplier_d, &lot, "1600", "4000", 3, None));
+    let mut answers = join_all(round).await;
+    assert_eq!(answers[7].error_code(), "BAD_USER_INPUT");
+    // Whichever of supplier B's two submissions was stored first stands; the other is refused.
+    let refused = |answer: &lumbung_tests::Gql| answer.body.get("errors").is_some_and(|e| !e.is_null());
+    if refused(&answers[2]) {
+        answers.swap(2, 6);
+    }
+    assert_eq!(answers[6].error_code(), "CONFLICT", "one bid per supplier and lot");
+    let receipts: Vec<&Value> = answers[..5].iter().map(|answer| &answer.data()["submitBid"]).collect();
+    assert_eq!(answers[5].data()["submitBid"], *receipts[0], "the retry returns the first receipt");
+    let bid_ids: Vec<String> = receipts.iter().map(|r| r["bidId"].as_str().unwrap().to_owned()).collect();
+    for receipt in &receipts {
+        assert_eq!(receipt["version"], 1);
+        assert_eq!(receipt["commitmentHash"].as_str().unwrap().len(), 64);
+    }
+
+    // Every supplier revises five times at once: five versions each, numbered in the order they were stored.
+    let revise = "mutation($i: ReviseBidInput!) { reviseBid(input: $i) { bidId version } }";
+    let mut round = Vec::new();
+    for (supplier, bid_id) in suppliers.iter().zip(&bid_ids) {
+        for step in 0..5 {
+            let offer = json!({ "unitPrice": (1645 - step).to_string(), "quantity": "24000", "leadTimeDays": 3, "validityDays": 30 });
+            round.push(season.gql(supplier, revise, json!({ "i": { "bidId": bid_id, "offer": offer } })));
+        }
+    }
+    let answers = join_all(round).await;
+    for (i, bid_id) in bid_ids.iter().enumerate() {
+        let mut versions: Vec<i64> = answers[i * 5..i * 5 + 5]
+            .iter()
+            .map(|answer| {
+                assert_eq!(answer.data()["reviseBid"]["bidId"], bid_id.as_str());
+                answer.data()["reviseBid"]["version"].as_i64().unwrap()
+            })
+            .collect();
+        versions.sort_unstable();
+        assert_eq!(versions, [2, 3, 4, 5, 6], "no version lost or given twice");
+        let history = season
+            .gql(suppliers[i], "query($b: ID!) { bidHistory(bidId: $b) { version commitmentHash } }", json!({ "b": bid_id }))
+            .await;
+        let history = history.data()["bidHistory"].as_array().unwrap().clone();
+        let mut stored: Vec<i64> = history.iter().map(|v| v["version"].as_i64().unwrap()).collect();
+        stored.sort_unstable();
+        assert_eq!(stored, [1, 2, 3, 4, 5, 6]);
+        let hashes: std::collections::HashSet<&str> =
+            history.iter().map(|v| v["commitmentHash"].as_str().unwrap()).collect();
+        assert_eq!(hashes.len(), 6, "every version has its own commitment");
+    }
+
+    // Two withdrawals of one bid at once: one is stored, the other finds it withdrawn.
+    let withdraw = "mutation($b: ID!) { withdrawBid(bidId: $b) { version action } }";
+    let answers = join_all([
+        season.gql(&season.supplier_c, withdraw, json!({ "b": bid_ids[3] })),
+        season.gql(&season.supplier_d, withdraw, json!({ "b": bid_ids[4] })),
+        season.gql(&season.supplier_d, withdraw, json!({ "b": bid_ids[4] })),
+    ])
+    .await;
+    assert_eq!(answers[0].data()["withdrawBid"]["version"], 7);
+    let codes: Vec<Option<String>> = answers[1..]
+        .iter()
+        .map(|answer| answer.body.get("errors").filter(|e| !e.is_null()).map(|_| answer.error_code()))
+        .collect();
+    assert!(codes.contains(&None) && codes.contains(&Some("CONFLICT".into())), "{codes:?}");
+    let count = season
+        .gql(&season.agency, "query($id: ID!) { tender(id: $id) { bidCount } }", json!({ "id": tender_id }))
+        .await;
+    assert_eq!(count.data()["tender"]["bidCount"], 3);
 }

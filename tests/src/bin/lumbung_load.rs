@@ -237,6 +237,38 @@ async fn burst(app: &TestApp, lot_id: &str, suppliers: &[Login], clients: usize,
     Burst { clients, accepted, errors, elapsed, latencies }
 }
 
+/// The ceiling beside the burst: the same number of clients sending the smallest GraphQL request there is
+/// (`{ __typename }`, no token, no database), as fast as the server answers. No bid can be accepted faster than this
+/// on this machine, whatever the database does.
+async fn empty_request_rate(app: &TestApp, clients: usize, seconds: u64) -> f64 {
+    let started = Instant::now();
+    let until = started + Duration::from_secs(seconds);
+    let mut tasks = Vec::new();
+    for _ in 0..clients {
+        let client = app.client.clone();
+        let url = app.url("/graphql");
+        tasks.push(tokio::spawn(async move {
+            let request = json!({ "query": "{ __typename }" });
+            let mut answered = 0_usize;
+            while Instant::now() < until {
+                let response = client.post(&url).json(&request).send().await;
+                if let Ok(response) = response
+                    && let Ok(body) = response.json::<Value>().await
+                    && body["data"]["__typename"] == "Query"
+                {
+                    answered += 1;
+                }
+            }
+            answered
+        }));
+    }
+    let mut answered = 0;
+    for task in tasks {
+        answered += task.await.unwrap_or(0);
+    }
+    answered as f64 / started.elapsed().as_secs_f64()
+}
+
 /// The raw database's rate for a durable single-row insert transaction.
 fn raw_insert_rate(database_url: &str, clients: usize, seconds: u64) -> anyhow::Result<f64> {
     if let Some(path) = database_url.strip_prefix("sqlite://").map(|rest| rest.split('?').next().unwrap_or(rest)) {
@@ -762,14 +794,17 @@ async fn main() -> anyhow::Result<()> {
     reset_peak_rss();
     let resident_before = memory_mib("VmRSS:");
     println!("## Bid burst on {backend} ({} s per run)\n", args.seconds);
-    println!("| clients | accepted bids/s | p50 | p95 | p99 | errors | raw insert tx/s | ratio |");
-    println!("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+    println!(
+        "| clients | accepted bids/s | p50 | p95 | p99 | errors | raw insert tx/s | API ÷ raw | empty requests/s | empty ÷ raw |"
+    );
+    println!("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
     for clients in &args.clients {
         let result = burst(&app, &lot_id, &suppliers, *clients, args.seconds).await;
         let rate = result.accepted as f64 / result.elapsed.as_secs_f64();
         let raw = raw_insert_rate(&app.database.url, *clients, args.seconds)?;
+        let empty = empty_request_rate(&app, *clients, args.seconds).await;
         println!(
-            "| {} | {:.0} | {:.1} ms | {:.1} ms | {:.1} ms | {} | {:.0} | {:.2} |",
+            "| {} | {:.0} | {:.1} ms | {:.1} ms | {:.1} ms | {} | {:.0} | {:.2} | {:.0} | {:.2} |",
             result.clients,
             rate,
             percentile(&result.latencies, 0.50).as_secs_f64() * 1000.0,
@@ -777,7 +812,9 @@ async fn main() -> anyhow::Result<()> {
             percentile(&result.latencies, 0.99).as_secs_f64() * 1000.0,
             result.errors,
             raw,
-            rate / raw
+            rate / raw,
+            empty,
+            empty / raw
         );
     }
     // What the process holds before the bursts is mostly heap the allocator kept from preparing them (an Argon2
