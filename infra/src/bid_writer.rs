@@ -225,12 +225,8 @@ impl Batch {
             lots.insert(lot.id, lot);
         }
 
-        let suppliers: Vec<Uuid> = requests
-            .iter()
-            .map(|request| request.actor.organisation_id)
-            .collect::<HashSet<_>>()
-            .into_iter()
-            .collect();
+        let suppliers: Vec<Uuid> =
+            requests.iter().map(|request| request.actor.organisation_id).collect::<HashSet<_>>().into_iter().collect();
         let commodities: HashSet<Uuid> = tenders.values().map(|tender| tender.commodity_id).collect();
         let sells = Self::verified_pairs(txn, &suppliers, &commodities).await?;
         let recipients =
@@ -238,8 +234,7 @@ impl Batch {
 
         let keys: Vec<&IdempotencyKey> = requests.iter().filter_map(|request| request.key.as_ref()).collect();
         let stored_keys = IdempotencyKey::stored_for(txn, &keys).await?;
-        let keyed_ids: Vec<Uuid> =
-            stored_keys.iter().filter_map(|row| Uuid::parse_str(&row.result_id).ok()).collect();
+        let keyed_ids: Vec<Uuid> = stored_keys.iter().filter_map(|row| Uuid::parse_str(&row.result_id).ok()).collect();
         let keyed_versions = if keyed_ids.is_empty() {
             HashMap::new()
         } else {
@@ -322,7 +317,9 @@ impl Batch {
             return Err(ServiceError::NotFound("lot".into()));
         }
         if !self.sells.contains(&(actor.organisation_id, tender.commodity_id)) {
-            return Err(ServiceError::Forbidden("your organisation is not verified for this commodity's category".into()));
+            return Err(ServiceError::Forbidden(
+                "your organisation is not verified for this commodity's category".into(),
+            ));
         }
         if let Some(key) = &request.key
             && let Some(receipt) = self.recall(key)?
@@ -482,7 +479,8 @@ impl Batch {
     async fn write(self, txn: &crate::db::WriteTransaction, events: &EventBus) -> ServiceResult<()> {
         let backend = txn.get_database_backend();
         let mut writes = StatementBatch::default();
-        let changed = self.changed_bids.iter().filter_map(|id| self.bids.get(id)).map(|bid| bid.clone().into_active_model());
+        let changed =
+            self.changed_bids.iter().filter_map(|id| self.bids.get(id)).map(|bid| bid.clone().into_active_model());
         writes.push(
             bid::Entity::insert_many(changed)
                 .on_conflict(

@@ -139,12 +139,11 @@ pub async fn mail_users(
     insert_rows(connection, rows).await
 }
 
+/// A notice, the users (id and address) it goes to, and what it is about.
+pub type Addressed<'a> = (Notice, &'a [(Uuid, String)], Subject<'a>);
+
 /// The statements that queue several notices, each for its own users, for a use case that runs its writes together.
-pub fn outbox_inserts(
-    backend: DatabaseBackend,
-    now: DateTime<Utc>,
-    notices: &[(Notice, &[(Uuid, String)], Subject<'_>)],
-) -> Vec<Statement> {
+pub fn outbox_inserts(backend: DatabaseBackend, now: DateTime<Utc>, notices: &[Addressed<'_>]) -> Vec<Statement> {
     let mut rows = Vec::new();
     for (notice, recipients, subject) in notices {
         if recipients.is_empty() {
@@ -375,7 +374,10 @@ impl EventBus {
                     values.push(serde_json::to_string(event).map_err(|e| DbErr::Custom(e.to_string()))?.into());
                     placeholders.push(format!("(${})", values.len()));
                 }
-                let sql = format!("SELECT pg_notify($1, message) FROM (VALUES {}) AS queued(message)", placeholders.join(", "));
+                let sql = format!(
+                    "SELECT pg_notify($1, message) FROM (VALUES {}) AS queued(message)",
+                    placeholders.join(", ")
+                );
                 txn.execute_raw(Statement::from_sql_and_values(DatabaseBackend::Postgres, sql, values)).await?;
             }
             _ => {

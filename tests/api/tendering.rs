@@ -851,7 +851,11 @@ async fn bids_arriving_together_are_each_judged_and_stored_once() {
         versions.sort_unstable();
         assert_eq!(versions, [2, 3, 4, 5, 6], "no version lost or given twice");
         let history = season
-            .gql(suppliers[i], "query($b: ID!) { bidHistory(bidId: $b) { version commitmentHash } }", json!({ "b": bid_id }))
+            .gql(
+                suppliers[i],
+                "query($b: ID!) { bidHistory(bidId: $b) { version commitmentHash } }",
+                json!({ "b": bid_id }),
+            )
             .await;
         let history = history.data()["bidHistory"].as_array().unwrap().clone();
         let mut stored: Vec<i64> = history.iter().map(|v| v["version"].as_i64().unwrap()).collect();
