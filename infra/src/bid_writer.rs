@@ -127,6 +127,11 @@ impl Context {
         let outcomes = match self.write_together(&requests).await {
             Ok(outcomes) => outcomes,
             Err(error) if requests.len() == 1 => vec![Err(error)],
+            // The database is down: writing each bid alone would only wait out the outage once per bid.
+            Err(ServiceError::Unavailable(_)) => requests
+                .iter()
+                .map(|_| Err(ServiceError::Unavailable(anyhow::anyhow!("the database is unavailable"))))
+                .collect(),
             Err(_) => {
                 let mut outcomes = Vec::with_capacity(requests.len());
                 for request in &requests {
