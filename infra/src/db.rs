@@ -170,6 +170,10 @@ impl StatementBatch {
         self.statements.push(statement);
     }
 
+    pub fn is_empty(&self) -> bool {
+        self.statements.is_empty()
+    }
+
     pub async fn execute(self, txn: &WriteTransaction) -> Result<(), DbErr> {
         match txn.get_database_backend() {
             DatabaseBackend::Sqlite if self.statements.len() > 1 => {

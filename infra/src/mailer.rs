@@ -20,14 +20,14 @@ use lettre::{
 };
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, EntityTrait, FromQueryResult, QueryFilter,
-    QueryOrder, QuerySelect, Statement, sea_query::Expr,
+    QueryOrder, QuerySelect, QueryTrait, Statement, sea_query::Expr,
 };
 use uuid::Uuid;
 
 use crate::{
     ServiceError,
     config::MailSettings,
-    db::begin_write,
+    db::{StatementBatch, begin_write},
     entities::{bid, outbox_message},
     error::ServiceResult,
     notification::{OUTBOX_FAILED, OUTBOX_PENDING, OUTBOX_SENT},
@@ -103,27 +103,26 @@ impl Mailer {
         }
     }
 
-    /// Sends what is due now: claims a batch, sends each, records the outcome. Returns what happened.
+    /// Sends what is due now: claims a batch, sends each, then records the outcomes together. Returns what happened.
+    ///
+    /// One transaction for the round's outcomes rather than one per message: on SQLite every transaction takes a turn
+    /// of the single writer (and an fsync) from the bids. Should the process die mid-round, the round's messages are
+    /// sent again once their lease ends, with the same Message-ID, so mail clients show each once.
     pub async fn send_due(&self) -> ServiceResult<Round> {
         let now = self.clock.now();
         let claimed = self.claim(now).await?;
         let mut round = Round::default();
+        let backend = self.db.get_database_backend();
+        let mut sent = Vec::new();
+        let mut outcomes = StatementBatch::default();
         for message in claimed {
-            let outcome = self.deliver(&message).await;
-            let now = self.clock.now();
-            let update = match outcome {
-                Ok(()) => {
-                    round.sent += 1;
-                    outbox_message::Entity::update_many()
-                        .col_expr(outbox_message::Column::Status, Expr::value(OUTBOX_SENT))
-                        .col_expr(outbox_message::Column::SentAt, Expr::value(now))
-                        .col_expr(outbox_message::Column::LastError, Expr::value(Option::<String>::None))
-                }
+            match self.deliver(&message).await {
+                Ok(()) => sent.push(message.id),
                 Err(error) => {
                     let attempts = u32::try_from(message.attempts).unwrap_or(u32::MAX);
                     tracing::warn!(message = %message.id, attempts, %error, "sending an e-mail failed");
                     let error = error.chars().take(500).collect::<String>();
-                    if attempts >= self.max_attempts {
+                    let update = if attempts >= self.max_attempts {
                         round.failed += 1;
                         outbox_message::Entity::update_many()
                             .col_expr(outbox_message::Column::Status, Expr::value(OUTBOX_FAILED))
@@ -133,14 +132,28 @@ impl Mailer {
                         outbox_message::Entity::update_many()
                             .col_expr(
                                 outbox_message::Column::NextAttemptAt,
-                                Expr::value(now + retry_delay(attempts.saturating_sub(1))),
+                                Expr::value(self.clock.now() + retry_delay(attempts.saturating_sub(1))),
                             )
                             .col_expr(outbox_message::Column::LastError, Expr::value(error))
-                    }
+                    };
+                    outcomes.push(update.filter(outbox_message::Column::Id.eq(message.id)).build(backend));
                 }
-            };
+            }
+        }
+        if !sent.is_empty() {
+            round.sent = sent.len();
+            outcomes.push(
+                outbox_message::Entity::update_many()
+                    .col_expr(outbox_message::Column::Status, Expr::value(OUTBOX_SENT))
+                    .col_expr(outbox_message::Column::SentAt, Expr::value(self.clock.now()))
+                    .col_expr(outbox_message::Column::LastError, Expr::value(Option::<String>::None))
+                    .filter(outbox_message::Column::Id.is_in(sent))
+                    .build(backend),
+            );
+        }
+        if !outcomes.is_empty() {
             let txn = begin_write(&self.db).await?;
-            update.filter(outbox_message::Column::Id.eq(message.id)).exec(&txn).await?;
+            outcomes.execute(&txn).await?;
             txn.commit().await?;
         }
         Ok(round)
