@@ -84,19 +84,27 @@ pub async fn recipients_by_organisation(
     if organisation_ids.is_empty() {
         return Ok(grouped);
     }
-    let rows: Vec<(Uuid, Uuid, String)> =
-        receiving(kind, app_user::Column::OrganisationId.is_in(organisation_ids.iter().copied()))
-            .select_only()
-            .column(app_user::Column::OrganisationId)
-            .column(app_user::Column::Id)
-            .column(app_user::Column::Email)
-            .into_tuple()
-            .all(connection)
-            .await?;
-    for (organisation_id, user_id, email) in rows {
+    let which = app_user::Column::OrganisationId.is_in(organisation_ids.iter().copied());
+    for (organisation_id, user_id, email) in addressed(connection, kind, which).await? {
         grouped.entry(organisation_id).or_default().push((user_id, email));
     }
     Ok(grouped)
+}
+
+/// (organisation, user, address) of everyone [`receiving`] selects.
+async fn addressed(
+    connection: &impl ConnectionTrait,
+    kind: NotificationKind,
+    which: sea_orm::sea_query::SimpleExpr,
+) -> Result<Vec<(Uuid, Uuid, String)>, DbErr> {
+    receiving(kind, which)
+        .select_only()
+        .column(app_user::Column::OrganisationId)
+        .column(app_user::Column::Id)
+        .column(app_user::Column::Email)
+        .into_tuple()
+        .all(connection)
+        .await
 }
 
 /// The active users of the organisations `which` selects who receive `kind`: everyone, less those who turned it off
@@ -167,15 +175,7 @@ pub async fn mail_each_organisation(
     notice_for: impl Fn(Uuid) -> Notice,
     subject: Subject<'_>,
 ) -> Result<usize, DbErr> {
-    let recipients: Vec<(Uuid, Uuid, String)> =
-        receiving(kind, app_user::Column::OrganisationId.in_subquery(organisations))
-            .select_only()
-            .column(app_user::Column::OrganisationId)
-            .column(app_user::Column::Id)
-            .column(app_user::Column::Email)
-            .into_tuple()
-            .all(connection)
-            .await?;
+    let recipients = addressed(connection, kind, app_user::Column::OrganisationId.in_subquery(organisations)).await?;
     let mut texts: std::collections::HashMap<Uuid, domain::notification::MessageText> = Default::default();
     let mut rows = Vec::with_capacity(recipients.len());
     for (organisation_id, user_id, email) in &recipients {
