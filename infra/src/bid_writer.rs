@@ -8,7 +8,7 @@
 //!
 //! Every rule is judged per bid, in arrival order, against the state the batch has built so far (two revisions of one
 //! bid in one batch get consecutive versions). A bid refused by a rule contributes no rows. Should the batch's
-//! transaction itself fail (a race with another node, say), each of its bids is written again alone, so that one
+//! transaction itself fail (a race with another node, say), each of its bids is written once more alone, so that one
 //! bid's failure never fails another's.
 
 use std::{
@@ -126,12 +126,14 @@ impl Context {
         let requests: Vec<&BidRequest> = queued.iter().map(|q| &q.request).collect();
         let outcomes = match self.write_together(&requests).await {
             Ok(outcomes) => outcomes,
-            Err(error) if requests.len() == 1 => vec![Err(error)],
-            // The database is down: writing each bid alone would only wait out the outage once per bid.
+            // The database is down: writing each bid again would only wait out the outage once per bid.
             Err(ServiceError::Unavailable(_)) => requests
                 .iter()
                 .map(|_| Err(ServiceError::Unavailable(anyhow::anyhow!("the database is unavailable"))))
                 .collect(),
+            // The transaction failed as a whole (another node stored the same supplier's first bid on the lot a moment
+            // earlier, say): each bid once more on its own, judged against what that left, so that one bid's failure
+            // never fails another's and the loser of a race gets the rule's answer, not a constraint's.
             Err(_) => {
                 let mut outcomes = Vec::with_capacity(requests.len());
                 for request in &requests {

@@ -885,3 +885,40 @@ async fn bids_arriving_together_are_each_judged_and_stored_once() {
         .await;
     assert_eq!(count.data()["tender"]["bidCount"], 3);
 }
+
+/// Two nodes, one supplier, one lot, the same instant: each node's writer batches on its own, so the race is between
+/// their transactions. One first bid is stored; the other request is told the supplier already has one.
+#[tokio::test]
+async fn the_same_first_bid_sent_to_two_nodes_at_once_is_stored_once() {
+    let season = season().await;
+    pool_demand(&season).await;
+    let (tender_id, lot) = season.tender(1).await;
+    let now = at(BIDDING_START) + Duration::hours(1);
+    season.app.clock.set(now);
+    let second =
+        lumbung_tests::spawn_on(season.app.database.clone(), &[("LUMBUNG_CLOSE_INTERVAL_MS", "3600000")]).await;
+    second.clock.set(now);
+    let submit = "mutation($i: SubmitBidInput!) { submitBid(input: $i) { bidId version } }";
+    let offer = json!({ "unitPrice": "1650", "quantity": "24000", "leadTimeDays": 3, "validityDays": 30 });
+    let refused = |answer: &Gql| answer.body.get("errors").is_some_and(|e| !e.is_null());
+    let suppliers = [&season.supplier_a, &season.bumn, &season.supplier_b, &season.supplier_c, &season.supplier_d];
+    for supplier in suppliers {
+        let variables = json!({ "i": { "lotId": lot, "offer": offer } });
+        let (here, there) = tokio::join!(
+            season.gql(supplier, submit, variables.clone()),
+            second.gql(Some(&supplier.access_token), submit, variables.clone()),
+        );
+        let answers = [here, there];
+        let stored: Vec<&Gql> = answers.iter().filter(|answer| !refused(answer)).collect();
+        assert_eq!(stored.len(), 1, "exactly one first bid: {:?}", answers.iter().map(|a| &a.body).collect::<Vec<_>>());
+        assert_eq!(stored[0].data()["submitBid"]["version"], 1);
+        let other = answers.iter().find(|answer| refused(answer)).unwrap();
+        other.expect_error("CONFLICT");
+        assert!(other.error_message().contains("already have a bid"), "{}", other.error_message());
+    }
+    let count = season
+        .gql(&season.agency, "query($id: ID!) { tender(id: $id) { bidCount } }", json!({ "id": tender_id }))
+        .await;
+    assert_eq!(count.data()["tender"]["bidCount"], 5);
+    second.stop().await;
+}
