@@ -57,19 +57,7 @@ impl AuditRecord {
 
 /// Writes `record` at `at` through `connection`, which should be the use case's own transaction.
 pub async fn record(connection: &impl ConnectionTrait, at: DateTime<Utc>, record: AuditRecord) -> Result<(), DbErr> {
-    record_each(connection, at, vec![record]).await
-}
-
-/// Writes several entries at `at` in one statement.
-pub async fn record_each(
-    connection: &impl ConnectionTrait,
-    at: DateTime<Utc>,
-    records: Vec<AuditRecord>,
-) -> Result<(), DbErr> {
-    if records.is_empty() {
-        return Ok(());
-    }
-    connection.execute_raw(insert_statement(connection.get_database_backend(), at, records)).await?;
+    connection.execute_raw(insert_statement(connection.get_database_backend(), at, vec![record])).await?;
     Ok(())
 }
 

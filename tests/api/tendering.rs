@@ -817,8 +817,7 @@ async fn bids_arriving_together_are_each_judged_and_stored_once() {
     let mut answers = join_all(round).await;
     assert_eq!(answers[7].error_code(), "BAD_USER_INPUT");
     // Whichever of supplier B's two submissions was stored first stands; the other is refused.
-    let refused = |answer: &lumbung_tests::Gql| answer.body.get("errors").is_some_and(|e| !e.is_null());
-    if refused(&answers[2]) {
+    if answers[2].refused() {
         answers.swap(2, 6);
     }
     assert_eq!(answers[6].error_code(), "CONFLICT", "one bid per supplier and lot");
@@ -875,10 +874,8 @@ async fn bids_arriving_together_are_each_judged_and_stored_once() {
     ])
     .await;
     assert_eq!(answers[0].data()["withdrawBid"]["version"], 7);
-    let codes: Vec<Option<String>> = answers[1..]
-        .iter()
-        .map(|answer| answer.body.get("errors").filter(|e| !e.is_null()).map(|_| answer.error_code()))
-        .collect();
+    let codes: Vec<Option<String>> =
+        answers[1..].iter().map(|answer| answer.refused().then(|| answer.error_code())).collect();
     assert!(codes.contains(&None) && codes.contains(&Some("CONFLICT".into())), "{codes:?}");
     let count = season
         .gql(&season.agency, "query($id: ID!) { tender(id: $id) { bidCount } }", json!({ "id": tender_id }))
@@ -900,7 +897,6 @@ async fn the_same_first_bid_sent_to_two_nodes_at_once_is_stored_once() {
     second.clock.set(now);
     let submit = "mutation($i: SubmitBidInput!) { submitBid(input: $i) { bidId version } }";
     let offer = json!({ "unitPrice": "1650", "quantity": "24000", "leadTimeDays": 3, "validityDays": 30 });
-    let refused = |answer: &Gql| answer.body.get("errors").is_some_and(|e| !e.is_null());
     let suppliers = [&season.supplier_a, &season.bumn, &season.supplier_b, &season.supplier_c, &season.supplier_d];
     for supplier in suppliers {
         let variables = json!({ "i": { "lotId": lot, "offer": offer } });
@@ -909,10 +905,10 @@ async fn the_same_first_bid_sent_to_two_nodes_at_once_is_stored_once() {
             second.gql(Some(&supplier.access_token), submit, variables.clone()),
         );
         let answers = [here, there];
-        let stored: Vec<&Gql> = answers.iter().filter(|answer| !refused(answer)).collect();
+        let stored: Vec<&Gql> = answers.iter().filter(|answer| !answer.refused()).collect();
         assert_eq!(stored.len(), 1, "exactly one first bid: {:?}", answers.iter().map(|a| &a.body).collect::<Vec<_>>());
         assert_eq!(stored[0].data()["submitBid"]["version"], 1);
-        let other = answers.iter().find(|answer| refused(answer)).unwrap();
+        let other = answers.iter().find(|answer| answer.refused()).unwrap();
         other.expect_error("CONFLICT");
         assert!(other.error_message().contains("already have a bid"), "{}", other.error_message());
     }

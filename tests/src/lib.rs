@@ -173,9 +173,14 @@ pub struct Gql {
 }
 
 impl Gql {
+    /// Whether the server answered with errors.
+    pub fn refused(&self) -> bool {
+        self.body.get("errors").is_some_and(|errors| !errors.is_null())
+    }
+
     /// The data, failing the test if there were errors.
     pub fn data(&self) -> &Value {
-        assert!(self.body.get("errors").is_none_or(Value::is_null), "unexpected errors: {}", self.body);
+        assert!(!self.refused(), "unexpected errors: {}", self.body);
         &self.body["data"]
     }
 
