@@ -85,6 +85,18 @@ impl OrderStatus {
         }
     }
 
+    /// Whether the order is part of the award that stands: it counts in what was awarded and ordered, in amounts due,
+    /// in performance and in price figures. A declined or cancelled order does not: its goods will never come from
+    /// that supplier at that price (a re-award gives them to another).
+    pub fn counts(self) -> bool {
+        !matches!(self, Self::Declined | Self::Cancelled)
+    }
+
+    /// The statuses of orders that do not count (for a database filter).
+    pub fn not_counting() -> impl Iterator<Item = Self> {
+        Self::ALL.into_iter().filter(|status| !status.counts())
+    }
+
     /// Whether goods may be dispatched against the order.
     pub fn accepts_dispatch(self) -> bool {
         matches!(self, Self::Accepted | Self::PartiallyDelivered)
@@ -279,6 +291,20 @@ mod tests {
             OrderEvent::Cancel,
             OrderEvent::Close,
         ]
+    }
+
+    #[test]
+    fn only_declined_and_cancelled_orders_stop_counting() {
+        use OrderStatus::*;
+        let counting: Vec<OrderStatus> = OrderStatus::ALL.into_iter().filter(|s| s.counts()).collect();
+        assert_eq!(counting, vec![Issued, Accepted, PartiallyDelivered, Delivered, Closed]);
+        assert_eq!(OrderStatus::not_counting().collect::<Vec<_>>(), vec![Declined, Cancelled]);
+        // Once an order stops counting, nothing brings it back.
+        for status in OrderStatus::not_counting() {
+            for event in events() {
+                assert!(status.apply(event).is_err(), "{status:?} {event:?}");
+            }
+        }
     }
 
     #[test]

@@ -146,11 +146,58 @@ pub fn ceiling(
     }
 }
 
-/// Publishing: a draft whose bidding has not yet ended, with at least one lot and a maximum price on each.
+/// The shortest time suppliers must have to price a bid, from when bidding opens (its start, or the publication if
+/// later) to the deadline. A very short period is a classic sign of a tender meant for one bidder (Open Contracting's
+/// red flag R003); the office sets it (`LUMBUNG_MIN_BIDDING_SECONDS`, 3 days by default).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MinimumBiddingPeriod(pub chrono::Duration);
+
+impl MinimumBiddingPeriod {
+    pub const DEFAULT_SECONDS: i64 = 3 * 24 * 60 * 60;
+
+    /// Whether suppliers get at least the minimum when bidding opens at `opens` and ends at `deadline`.
+    pub fn check(self, opens: DateTime<Utc>, deadline: DateTime<Utc>) -> Result<(), RuleError> {
+        let given = deadline - opens;
+        if given >= self.0 {
+            return Ok(());
+        }
+        Err(RuleError::invalid(
+            "deadline",
+            format!(
+                "the bidding period must be at least {} ({} seconds) from when bidding opens; this one is {}",
+                describe_duration(self.0),
+                self.0.num_seconds(),
+                describe_duration(given.max(chrono::Duration::zero()))
+            ),
+        ))
+    }
+}
+
+impl Default for MinimumBiddingPeriod {
+    fn default() -> Self {
+        Self(chrono::Duration::seconds(Self::DEFAULT_SECONDS))
+    }
+}
+
+/// "3 days", "2 days 4 hours", "10 seconds": a span as people say it.
+fn describe_duration(span: chrono::Duration) -> String {
+    let seconds = span.num_seconds();
+    let parts = [(seconds / 86_400, "day"), (seconds % 86_400 / 3_600, "hour"), (seconds % 3_600 / 60, "minute")];
+    let words: Vec<String> = parts
+        .iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, unit)| format!("{n} {unit}{}", if *n == 1 { "" } else { "s" }))
+        .collect();
+    if words.is_empty() { format!("{seconds} seconds") } else { words.join(" ") }
+}
+
+/// Publishing: a draft whose bidding has not yet ended, leaving suppliers at least the minimum bidding period, with
+/// at least one lot and a maximum price on each.
 pub fn check_publish(
     status: TenderStatus,
     period: &BiddingPeriod,
     lots: &[(Decimal, Decimal)],
+    minimum: MinimumBiddingPeriod,
     now: DateTime<Utc>,
 ) -> Result<(), RuleError> {
     if status != TenderStatus::Draft {
@@ -162,6 +209,7 @@ pub fn check_publish(
     if period.deadline <= now {
         return Err(RuleError::invalid("deadline", "the bidding deadline has already passed"));
     }
+    minimum.check(period.start.max(now), period.deadline)?;
     if lots.is_empty() {
         return Err(RuleError::invalid("lots", "a tender needs at least one lot"));
     }
@@ -198,10 +246,14 @@ pub fn check_cancel(status: TenderStatus) -> Result<(), RuleError> {
 
 /// A deadline may only move later, while the tender is open and before the current deadline has passed: bidders who
 /// already bid keep at least the time they were promised, and a closed tender's bids are never reopened.
+///
+/// The new deadline also leaves the minimum bidding period from when bidding opened (`opened`).
 pub fn check_deadline_extension(
     status: TenderStatus,
     current: DateTime<Utc>,
     proposed: DateTime<Utc>,
+    opened: DateTime<Utc>,
+    minimum: MinimumBiddingPeriod,
     now: DateTime<Utc>,
 ) -> Result<(), RuleError> {
     if status != TenderStatus::Open || current <= now {
@@ -216,7 +268,7 @@ pub fn check_deadline_extension(
     if proposed > current + chrono::Duration::days(60) {
         return Err(RuleError::invalid("deadline", "a deadline can move at most 60 days at a time"));
     }
-    Ok(())
+    minimum.check(opened, proposed)
 }
 
 #[cfg(test)]
@@ -229,23 +281,64 @@ mod tests {
         let now = at("2026-11-28T00:00:00Z");
         let current = at("2026-11-30T00:00:00Z");
         let later = at("2026-12-02T00:00:00Z");
-        assert!(check_deadline_extension(TenderStatus::Open, current, later, now).is_ok());
+        assert!(check_deadline_extension(TenderStatus::Open, current, later, opened(), short(), now).is_ok());
         assert!(matches!(
-            check_deadline_extension(TenderStatus::Open, current, at("2026-11-29T00:00:00Z"), now),
+            check_deadline_extension(TenderStatus::Open, current, at("2026-11-29T00:00:00Z"), opened(), short(), now),
             Err(RuleError::InvalidInput { field: "deadline", .. })
         ));
-        assert!(check_deadline_extension(TenderStatus::Open, current, current, now).is_err());
-        assert!(check_deadline_extension(TenderStatus::Open, current, at("2027-03-01T00:00:00Z"), now).is_err());
+        assert!(check_deadline_extension(TenderStatus::Open, current, current, opened(), short(), now).is_err());
+        assert!(check_deadline_extension(TenderStatus::Open, current, at("2027-03-01T00:00:00Z"), opened(), short(), now).is_err());
         assert!(matches!(
-            check_deadline_extension(TenderStatus::Closed, current, later, now),
+            check_deadline_extension(TenderStatus::Closed, current, later, opened(), short(), now),
             Err(RuleError::InvalidTransition(_))
         ));
         // At the deadline instant bidding is over, even before the closer runs.
-        assert!(check_deadline_extension(TenderStatus::Open, current, later, current).is_err());
+        assert!(check_deadline_extension(TenderStatus::Open, current, later, opened(), short(), current).is_err());
     }
 
     fn at(text: &str) -> DateTime<Utc> {
         text.parse().unwrap()
+    }
+
+    /// A minimum the scenario's 2-day-4-hour period meets.
+    fn short() -> MinimumBiddingPeriod {
+        MinimumBiddingPeriod(chrono::Duration::days(1))
+    }
+
+    fn opened() -> DateTime<Utc> {
+        at("2026-11-26T01:00:00Z")
+    }
+
+    #[test]
+    fn suppliers_get_at_least_the_minimum_bidding_period() {
+        let period = period();
+        let before_start = at("2026-11-25T10:00:00Z");
+        let lots = [(dec!(24000), dec!(1700))];
+        // The default is three days: the scenario's 2 days 4 hours is too short, and the error names the minimum.
+        let refused = check_publish(TenderStatus::Draft, &period, &lots, MinimumBiddingPeriod::default(), before_start)
+            .unwrap_err();
+        assert!(matches!(refused, RuleError::InvalidInput { field: "deadline", .. }));
+        let message = refused.to_string();
+        assert!(message.contains("at least 3 days (259200 seconds)") && message.contains("2 days 4 hours"), "{message}");
+        // Exactly the minimum is enough; a second less is not.
+        let exact = MinimumBiddingPeriod(period.deadline - period.start);
+        assert!(check_publish(TenderStatus::Draft, &period, &lots, exact, before_start).is_ok());
+        let one_more = MinimumBiddingPeriod(period.deadline - period.start + chrono::Duration::seconds(1));
+        assert!(check_publish(TenderStatus::Draft, &period, &lots, one_more, before_start).is_err());
+        // Published after the start, the period counts from publication.
+        let late = at("2026-11-27T05:00:00Z");
+        assert!(check_publish(TenderStatus::Draft, &period, &lots, exact, late).is_err());
+        assert!(check_publish(TenderStatus::Draft, &period, &lots, short(), late).is_ok());
+        // Ten seconds is refused whatever the start.
+        let ten_seconds = BiddingPeriod::parse(before_start, before_start + chrono::Duration::seconds(10)).unwrap();
+        let refused = check_publish(TenderStatus::Draft, &ten_seconds, &lots, short(), before_start).unwrap_err();
+        assert!(refused.to_string().contains("this one is 10 seconds"), "{refused}");
+        // A deadline moved later must still leave the minimum from when bidding opened.
+        let current = period.deadline;
+        let long = MinimumBiddingPeriod(chrono::Duration::days(5));
+        let now = at("2026-11-27T00:00:00Z");
+        assert!(check_deadline_extension(TenderStatus::Open, current, at("2026-11-30T00:00:00Z"), opened(), long, now).is_err());
+        assert!(check_deadline_extension(TenderStatus::Open, current, at("2026-12-01T01:00:00Z"), opened(), long, now).is_ok());
     }
 
     fn period() -> BiddingPeriod {
@@ -279,11 +372,11 @@ mod tests {
     fn publishing_checks_completeness() {
         let now = at("2026-11-25T10:00:00Z");
         let lots = [(dec!(24000), dec!(1700))];
-        assert!(check_publish(TenderStatus::Draft, &period(), &lots, now).is_ok());
-        assert!(check_publish(TenderStatus::Open, &period(), &lots, now).is_err());
-        assert!(check_publish(TenderStatus::Draft, &period(), &[], now).is_err());
-        assert!(check_publish(TenderStatus::Draft, &period(), &[(dec!(24000), dec!(0))], now).is_err());
-        assert!(check_publish(TenderStatus::Draft, &period(), &lots, at("2026-11-28T05:00:00Z")).is_err());
+        assert!(check_publish(TenderStatus::Draft, &period(), &lots, short(), now).is_ok());
+        assert!(check_publish(TenderStatus::Open, &period(), &lots, short(), now).is_err());
+        assert!(check_publish(TenderStatus::Draft, &period(), &[], short(), now).is_err());
+        assert!(check_publish(TenderStatus::Draft, &period(), &[(dec!(24000), dec!(0))], short(), now).is_err());
+        assert!(check_publish(TenderStatus::Draft, &period(), &lots, short(), at("2026-11-28T05:00:00Z")).is_err());
     }
 
     #[test]

@@ -2,7 +2,7 @@
 
 use std::sync::{Arc, Mutex, PoisonError};
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, SubsecRound, Utc};
 pub use domain::clock::Clock;
 
 /// The real clock.
@@ -10,8 +10,10 @@ pub use domain::clock::Clock;
 pub struct SystemClock;
 
 impl Clock for SystemClock {
+    /// Microseconds: the precision both databases store, so an instant reads the same when shown again from storage
+    /// (a receipt replayed with its idempotency key shows the `receivedAt` of its first answer).
     fn now(&self) -> DateTime<Utc> {
-        Utc::now()
+        Utc::now().trunc_subsecs(6)
     }
 }
 
@@ -36,6 +38,20 @@ impl ManualClock {
 
 impl Clock for ManualClock {
     fn now(&self) -> DateTime<Utc> {
-        *self.0.lock().unwrap_or_else(PoisonError::into_inner)
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).trunc_subsecs(6)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn instants_are_made_at_the_precision_the_databases_store() {
+        for _ in 0..100 {
+            assert_eq!(SystemClock.now().timestamp_subsec_nanos() % 1_000, 0);
+        }
+        let clock = ManualClock::starting_at(DateTime::from_timestamp(1_764_000_000, 123_456_789).unwrap_or_default());
+        assert_eq!(clock.now().timestamp_subsec_nanos(), 123_456_000);
     }
 }

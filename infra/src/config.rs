@@ -58,6 +58,8 @@ pub struct Settings {
     pub ocid_prefix: String,
     /// Where exported OCDS packages say they were published.
     pub public_url: String,
+    /// The shortest bidding period a tender may be published or moved with (`LUMBUNG_MIN_BIDDING_SECONDS`).
+    pub min_bidding_period: domain::tender::MinimumBiddingPeriod,
 }
 
 /// Where e-mail goes and how hard the outbox worker tries.
@@ -146,6 +148,11 @@ impl Settings {
             )?,
             ocid_prefix: value("LUMBUNG_OCID_PREFIX").unwrap_or_else(|| "ocds-lmbng1".to_owned()),
             public_url: value("LUMBUNG_PUBLIC_URL").unwrap_or_else(|| "http://127.0.0.1:8080".to_owned()),
+            min_bidding_period: domain::tender::MinimumBiddingPeriod(chrono::Duration::seconds(number(
+                &value,
+                "LUMBUNG_MIN_BIDDING_SECONDS",
+                domain::tender::MinimumBiddingPeriod::DEFAULT_SECONDS,
+            )?)),
             mail: MailSettings {
                 smtp_url: value("SMTP_URL"),
                 outbox_dir: value("LUMBUNG_OUTBOX_DIR").unwrap_or_else(|| "outbox".to_owned()).into(),
@@ -217,6 +224,13 @@ mod tests {
         assert!(settings.jwt_secret_generated);
         assert!(settings.jwt_secret.len() >= 32);
         assert_eq!(settings.database_url, DEFAULT_DATABASE_URL);
+    }
+
+    #[test]
+    fn the_minimum_bidding_period_is_three_days_unless_set() {
+        assert_eq!(settings(&[]).unwrap().min_bidding_period.0, chrono::Duration::seconds(259_200));
+        let shorter = settings(&[("LUMBUNG_MIN_BIDDING_SECONDS", "60")]).unwrap();
+        assert_eq!(shorter.min_bidding_period.0, chrono::Duration::seconds(60));
     }
 
     #[test]

@@ -71,6 +71,13 @@ pub struct Round {
     pub failed: usize,
 }
 
+/// Where messages are written before they are renamed into the outbox folder: a hidden sibling on the same file
+/// system (so the rename is atomic), never inside the outbox itself.
+fn partial_folder(outbox: &std::path::Path) -> std::path::PathBuf {
+    let name = outbox.file_name().map_or_else(|| "outbox".into(), |n| n.to_string_lossy().into_owned());
+    outbox.with_file_name(format!(".{name}.partial"))
+}
+
 impl Mailer {
     pub fn new(db: DatabaseConnection, clock: Arc<dyn Clock>, settings: &MailSettings) -> anyhow::Result<Self> {
         let from: Mailbox =
@@ -221,12 +228,15 @@ impl Mailer {
         match &*self.transport {
             Transport::Smtp(smtp) => smtp.send(email).await.map(|_| ()).map_err(|e| e.to_string()),
             Transport::Folder(dir) => {
+                // Written in a folder beside the outbox, then renamed into it: whoever reads the outbox only ever
+                // sees whole messages. Named by the message id, so a retry overwrites rather than duplicates.
+                let partial_dir = partial_folder(dir);
                 tokio::fs::create_dir_all(dir).await.map_err(|e| e.to_string())?;
-                // Named by the message id and renamed into place, so a retry overwrites rather than duplicates.
-                let path = dir.join(format!("{}.eml", message.id));
-                let partial = dir.join(format!(".{}.eml.partial", message.id));
+                tokio::fs::create_dir_all(&partial_dir).await.map_err(|e| e.to_string())?;
+                let file_name = format!("{}.eml", message.id);
+                let partial = partial_dir.join(&file_name);
                 tokio::fs::write(&partial, email.formatted()).await.map_err(|e| e.to_string())?;
-                tokio::fs::rename(&partial, &path).await.map_err(|e| e.to_string())
+                tokio::fs::rename(&partial, dir.join(&file_name)).await.map_err(|e| e.to_string())
             }
         }
     }

@@ -12,6 +12,7 @@ use domain::{
     access::{Actor, Permission},
     clock::Clock,
     commodity::Unit,
+    purchase_order::OrderStatus,
     tender::TenderStatus,
 };
 use rust_decimal::{Decimal, prelude::ToPrimitive};
@@ -55,6 +56,11 @@ fn number(value: Decimal) -> Value {
 
 fn money(amount: Decimal) -> Value {
     json!({ "amount": number(amount), "currency": "IDR" })
+}
+
+/// Whether an order is part of the award that stands ([`OrderStatus::counts`]).
+fn order_counts(order: &purchase_order::Model) -> bool {
+    OrderStatus::parse(&order.status).is_ok_and(OrderStatus::counts)
 }
 
 fn reference(organisation: &organisation::Model) -> Value {
@@ -114,7 +120,8 @@ impl Process {
                 let won = self
                     .bids
                     .iter()
-                    .any(|b| b.supplier_id == bid.supplier_id && b.awarded_quantity_e4.unwrap_or(0) > 0);
+                    .filter(|b| b.supplier_id == bid.supplier_id)
+                    .any(|b| b.awarded_quantity_e4.unwrap_or(0) > 0 || !self.first_awarded_quantity(b).is_zero());
                 let roles: &[&str] = if won { &["tenderer", "supplier", "payee"] } else { &["tenderer"] };
                 parties.push(party(supplier, roles));
             }
@@ -244,19 +251,84 @@ impl Process {
         json!({ "statistics": statistics, "details": details })
     }
 
-    fn awards_section(&self) -> Vec<Value> {
-        let status = if self.status == TenderStatus::Awarded { "active" } else { "pending" };
+    /// The quantity of a bid's award as first made: the evaluation's, carried by the orders issued when the award
+    /// was confirmed (before that, the bid's own figure).
+    fn first_awarded_quantity(&self, bid: &bid::Model) -> Decimal {
+        if self.orders.is_empty() {
+            return from_stored(bid.awarded_quantity_e4.unwrap_or(0));
+        }
+        self.order_quantity(|order| order.bid_id == bid.id && order.replaces_order_id.is_none())
+    }
+
+    fn order_quantity(&self, wanted: impl Fn(&purchase_order::Model) -> bool) -> Decimal {
+        let ids: Vec<Uuid> = self.orders.iter().filter(|o| wanted(o)).map(|o| o.id).collect();
+        self.lines.iter().filter(|l| ids.contains(&l.order_id)).map(|l| from_stored(l.quantity_e4)).sum()
+    }
+
+    /// The changes to a bid's award since it was first made, the OCDS way: one amendment per order of the bid that
+    /// stopped counting (declined or cancelled) or that came to it by a re-award.
+    fn amendments(&self, bid: &bid::Model) -> Vec<Value> {
+        self.orders
+            .iter()
+            .filter(|order| order.bid_id == bid.id)
+            .filter(|order| order.replaces_order_id.is_some() || !order_counts(order))
+            .map(|order| {
+                let quantity = self.order_quantity(|o| o.id == order.id);
+                let unit = self.unit()["name"].as_str().unwrap_or("unit").to_owned();
+                let (rationale, description) = if order_counts(order) {
+                    (
+                        order.replacement_reason.clone().unwrap_or_default(),
+                        format!("{} {unit} ditambahkan dengan pesanan pengganti {}", number(quantity), order.number),
+                    )
+                } else {
+                    let reason = order.decline_reason.clone().or_else(|| order.cancel_reason.clone());
+                    let verb = if order.status == "DECLINED" { "ditolak pemasok" } else { "dibatalkan" };
+                    (
+                        reason.unwrap_or_default(),
+                        format!("{} {unit} dari pesanan {} {verb}", number(quantity), order.number),
+                    )
+                };
+                json!({
+                    "id": format!("amendment-{}", order.id),
+                    "date": if order_counts(order) { order.issued_at } else { order.updated_at },
+                    "rationale": rationale,
+                    "description": description,
+                })
+            })
+            .collect()
+    }
+
+    /// The awards: as first made (`current` false, the `award` release), or as they stand after declines, re-awards
+    /// and cancellations (`current` true, the `awardUpdate` release), each changed award with its amendments and an
+    /// award whose quantity all went elsewhere `cancelled`.
+    fn awards_section(&self, current: bool) -> Vec<Value> {
+        let confirmed = self.status == TenderStatus::Awarded;
         self.bids
             .iter()
-            .filter(|b| b.awarded_quantity_e4.unwrap_or(0) > 0)
-            .map(|b| {
-                let quantity = from_stored(b.awarded_quantity_e4.unwrap_or(0));
+            .filter_map(|b| {
+                let first = self.first_awarded_quantity(b);
+                let now = from_stored(b.awarded_quantity_e4.unwrap_or(0));
+                let quantity = if current { now } else { first };
+                if first.is_zero() && quantity.is_zero() {
+                    return None;
+                }
                 let price = from_stored(b.unit_price_e4);
-                json!({
+                let status = match (confirmed, quantity.is_zero()) {
+                    (false, _) => "pending",
+                    (true, false) => "active",
+                    (true, true) => "cancelled",
+                };
+                let first_date = self.tender.awarded_at.or(self.tender.closed_at);
+                let date = if first.is_zero() {
+                    self.orders.iter().filter(|o| o.bid_id == b.id).map(|o| o.issued_at).min().or(first_date)
+                } else {
+                    first_date
+                };
+                let mut award = json!({
                     "id": format!("award-{}", b.id),
                     "title": format!("{} – {}", self.lot_id(b.lot_id), self.organisations.get(&b.supplier_id).map_or("", |o| o.name.as_str())),
                     "status": status,
-                    "date": self.tender.awarded_at.or(self.tender.closed_at),
+                    "date": date,
                     "value": money(price * quantity),
                     "suppliers": self.organisations.get(&b.supplier_id).map(reference).into_iter().collect::<Vec<_>>(),
                     "items": [{
@@ -268,9 +340,23 @@ impl Process {
                     }],
                     "relatedLots": [self.lot_id(b.lot_id)],
                     "relatedBid": b.id.to_string(),
-                })
+                });
+                let amendments = if current { self.amendments(b) } else { vec![] };
+                if !amendments.is_empty() {
+                    award["amendments"] = amendments.into();
+                }
+                Some(award)
             })
             .collect()
+    }
+
+    /// When the first award changed (a decline, a re-award, a cancellation): the last change's instant.
+    fn award_changed_at(&self) -> Option<DateTime<Utc>> {
+        self.orders
+            .iter()
+            .filter(|order| order.replaces_order_id.is_some() || !order_counts(order))
+            .map(|order| if order_counts(order) { order.issued_at } else { order.updated_at })
+            .max()
     }
 
     fn contracts_section(&self, now: DateTime<Utc>, with_implementation: bool) -> Vec<Value> {
@@ -550,8 +636,17 @@ impl OpenData {
         }
         let mut award = base("award", "award", process.tender.awarded_at.or(process.tender.closed_at), true);
         award["bids"] = process.bids_section();
-        award["awards"] = process.awards_section().into();
+        award["awards"] = process.awards_section(false).into();
         releases.push(award.clone());
+        if let Some(changed_at) = process.award_changed_at() {
+            let mut update = award.clone();
+            update["id"] = json!(format!("{ocid}-award-update"));
+            update["tag"] = json!(["awardUpdate"]);
+            update["date"] = json!(changed_at);
+            update["awards"] = process.awards_section(true).into();
+            releases.push(update.clone());
+            award = update;
+        }
         if !process.orders.is_empty() {
             let mut contract = award.clone();
             contract["id"] = json!(format!("{ocid}-contract"));

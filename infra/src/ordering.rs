@@ -25,7 +25,7 @@ use crate::{
     db::{WriteTransaction, begin_write},
     entities::{
         award_allocation, bid, confirmation_line, delivery_confirmation, delivery_point, demand_line, demand_pool,
-        dispatch, dispatch_line, order_sequence, purchase_order, purchase_order_line, tender,
+        dispatch, dispatch_line, lot, order_sequence, purchase_order, purchase_order_line, tender,
     },
     error::ServiceResult,
     fixed_point::{from_stored, to_stored},
@@ -285,6 +285,82 @@ pub async fn issue_orders(
     Ok(orders)
 }
 
+/// Brings a lot's award records in line with its orders that count, in the caller's transaction, after an order
+/// stopped counting (`stopped`: declined or cancelled) or a replacement started (`started`: a re-award). The orders
+/// are the truth of who supplies what at which price: each bid's awarded quantity, the lot's awarded quantity and
+/// cost, the cooperatives' allocations and the award price observations all follow them, so no read can count a
+/// declined quantity, or count a re-awarded quantity twice.
+async fn award_follows_orders(
+    txn: &WriteTransaction,
+    events: &EventBus,
+    tender_row: &tender::Model,
+    lot_id: Uuid,
+    stopped: Option<&purchase_order::Model>,
+    started: Option<&purchase_order::Model>,
+    now: DateTime<Utc>,
+) -> ServiceResult<()> {
+    let orders = counting_orders().filter(purchase_order::Column::LotId.eq(lot_id));
+    let lines = OrderingService::lines_of_orders(txn, orders.clone()).await?;
+    let orders: std::collections::HashMap<Uuid, purchase_order::Model> =
+        orders.all(txn).await?.into_iter().map(|order| (order.id, order)).collect();
+    let mut per_bid: BTreeMap<Uuid, i64> = BTreeMap::new();
+    let mut allocations = Vec::with_capacity(lines.len());
+    let (mut awarded, mut cost) = (0_i64, 0_i64);
+    for line in &lines {
+        let order = orders.get(&line.order_id).ok_or_else(|| ServiceError::internal("order line without order"))?;
+        *per_bid.entry(order.bid_id).or_default() += line.quantity_e4;
+        awarded += line.quantity_e4;
+        cost += line.line_total_e4;
+        allocations.push(award_allocation::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            tender_id: Set(order.tender_id),
+            lot_id: Set(lot_id),
+            demand_line_id: Set(line.demand_line_id),
+            cooperative_id: Set(order.cooperative_id),
+            bid_id: Set(order.bid_id),
+            supplier_id: Set(order.supplier_id),
+            unit_price_e4: Set(line.unit_price_e4),
+            quantity_e4: Set(line.quantity_e4),
+            created_at: Set(order.issued_at),
+        });
+    }
+    for bid_row in bid::Entity::find().filter(bid::Column::LotId.eq(lot_id)).all(txn).await? {
+        let quantity = per_bid.get(&bid_row.id).copied().unwrap_or(0);
+        if bid_row.awarded_quantity_e4 != Some(quantity) && (bid_row.awarded_quantity_e4.is_some() || quantity > 0) {
+            let mut changed = bid_row.into_active_model();
+            changed.awarded_quantity_e4 = Set(Some(quantity));
+            changed.update(txn).await?;
+        }
+    }
+    lot::Entity::update_many()
+        .col_expr(lot::Column::AwardedQuantityE4, sea_orm::sea_query::Expr::value(awarded))
+        .col_expr(lot::Column::TotalCostE4, sea_orm::sea_query::Expr::value(cost))
+        .filter(lot::Column::Id.eq(lot_id))
+        .exec(txn)
+        .await?;
+    award_allocation::Entity::delete_many().filter(award_allocation::Column::LotId.eq(lot_id)).exec(txn).await?;
+    // Ten columns a row: 1,000 rows stay well under both backends' bind-parameter limits.
+    for chunk in allocations.chunks(1_000) {
+        award_allocation::Entity::insert_many(chunk.to_vec()).exec_without_returning(txn).await?;
+    }
+    if let Some(order) = stopped {
+        crate::prices::retract_order(txn, tender_row.id, order.id, crate::prices::SOURCE_AWARD).await?;
+    }
+    if let Some(order) = started {
+        let this_order = sea_orm::sea_query::Query::select()
+            .column(purchase_order::Column::Id)
+            .from(purchase_order::Entity)
+            .and_where(purchase_order::Column::Id.eq(order.id))
+            .to_owned();
+        let observations = price_observations(txn, this_order, crate::prices::SOURCE_AWARD, tender_row, now, |line| {
+            from_stored(line.quantity_e4)
+        })
+        .await?;
+        crate::prices::record(txn, events, now, observations).await?;
+    }
+    Ok(())
+}
+
 #[derive(Debug, Clone)]
 pub struct DispatchInput {
     pub lines: Vec<(Uuid, Decimal)>,
@@ -353,6 +429,12 @@ pub struct OrderingService {
     events: EventBus,
 }
 
+/// The orders that count ([`OrderStatus::counts`]): the award that stands, what is owed, how suppliers perform.
+pub(crate) fn counting_orders() -> sea_orm::Select<purchase_order::Entity> {
+    purchase_order::Entity::find()
+        .filter(purchase_order::Column::Status.is_not_in(OrderStatus::not_counting().map(OrderStatus::as_str)))
+}
+
 fn status_of(order: &purchase_order::Model) -> ServiceResult<OrderStatus> {
     Ok(OrderStatus::parse(&order.status)?)
 }
@@ -405,6 +487,13 @@ impl OrderingService {
             .await?)
     }
 
+    async fn tender_of(connection: &impl ConnectionTrait, order: &purchase_order::Model) -> ServiceResult<tender::Model> {
+        tender::Entity::find_by_id(order.tender_id)
+            .one(connection)
+            .await?
+            .ok_or_else(|| ServiceError::internal("order without tender"))
+    }
+
     async fn set_status(
         connection: &impl ConnectionTrait,
         order: purchase_order::Model,
@@ -443,6 +532,8 @@ impl OrderingService {
         let order = Self::order_for_update(&txn, actor, order_id).await?;
         let to = status_of(&order)?.apply(OrderEvent::Decline)?;
         let updated = Self::set_status(&txn, order, to, now, |o| o.decline_reason = Set(Some(reason.clone()))).await?;
+        let tender_row = Self::tender_of(&txn, &updated).await?;
+        award_follows_orders(&txn, &self.events, &tender_row, updated.lot_id, Some(&updated), None, now).await?;
         audit::record(
             &txn,
             now,
@@ -803,6 +894,8 @@ impl OrderingService {
         }
         let to = status_of(&order)?.apply(OrderEvent::Cancel)?;
         let updated = Self::set_status(&txn, order, to, now, |o| o.cancel_reason = Set(Some(reason.clone()))).await?;
+        let tender_row = Self::tender_of(&txn, &updated).await?;
+        award_follows_orders(&txn, &self.events, &tender_row, updated.lot_id, Some(&updated), None, now).await?;
         audit::record(
             &txn,
             now,
@@ -829,10 +922,7 @@ impl OrderingService {
         }
         let lines = Self::lines_of(&txn, order.id).await?;
         let quantity: Decimal = lines.iter().map(|l| from_stored(l.quantity_e4)).sum();
-        let tender_row = tender::Entity::find_by_id(order.tender_id)
-            .one(&txn)
-            .await?
-            .ok_or_else(|| ServiceError::internal("order without tender"))?;
+        let tender_row = Self::tender_of(&txn, &order).await?;
         let candidates = bid::Entity::find()
             .filter(bid::Column::LotId.eq(order.lot_id))
             .filter(bid::Column::Rank.is_not_null())
@@ -876,9 +966,6 @@ impl OrderingService {
             Some((order.id, reason.clone())),
         )
         .await?;
-        let mut taken = next.clone().into_active_model();
-        taken.awarded_quantity_e4 = Set(Some(next.awarded_quantity_e4.unwrap_or(0) + to_stored(quantity)?));
-        taken.update(&txn).await?;
         let replacement_id = replacement.id;
         let old_status = if expired { OrderStatus::Issued.apply(OrderEvent::Cancel)? } else { status };
         let replaced = Self::set_status(&txn, order, old_status, now, |o| {
@@ -889,6 +976,9 @@ impl OrderingService {
             }
         })
         .await?;
+        // An order that was only overdue stops counting now; a declined one stopped when it was declined.
+        let stopped = expired.then_some(&replaced);
+        award_follows_orders(&txn, &self.events, &tender_row, replaced.lot_id, stopped, Some(&replacement), now).await?;
         let summary = json!({ "replacedBy": replacement.id, "number": replacement.number, "toSupplier": next.supplier_id, "reason": reason });
         audit::record(&txn, now, AuditRecord::by(actor, "order.re_awarded", "purchase_order", order_id, summary))
             .await?;
@@ -1007,7 +1097,7 @@ impl OrderingService {
     /// Amounts due (accepted × unit price) per cooperative and supplier, as the actor may see them.
     pub async fn amounts_due(&self, actor: &Actor) -> ServiceResult<Vec<AmountDue>> {
         actor.require(Permission::ViewTendering)?;
-        let mut query = purchase_order::Entity::find();
+        let mut query = counting_orders();
         match actor.organisation_kind {
             OrganisationKind::Agency | OrganisationKind::Platform => {}
             OrganisationKind::Cooperative => {
@@ -1058,9 +1148,7 @@ impl OrderingService {
                 return Err(ServiceError::Forbidden("supplier performance is for suppliers and the agency".into()));
             }
         };
-        let mut query = purchase_order::Entity::find().filter(
-            purchase_order::Column::Status.is_not_in([OrderStatus::Declined.as_str(), OrderStatus::Cancelled.as_str()]),
-        );
+        let mut query = counting_orders();
         if let Some(supplier) = supplier_filter {
             query = query.filter(purchase_order::Column::SupplierId.eq(supplier));
         }

@@ -209,6 +209,117 @@ async fn add_to_rollup(txn: &WriteTransaction, key: &RollupKey, moments: &Moment
     Ok(())
 }
 
+/// Takes back the observations of one order from one source (an award price that no longer stands, because the
+/// order was declined or cancelled), in the caller's transaction: the observations, the alerts they raised, and their
+/// share of every rollup row they were added to. Does nothing when there are none.
+pub async fn retract_order(
+    txn: &WriteTransaction,
+    tender_id: Uuid,
+    order_id: Uuid,
+    source: &'static str,
+) -> ServiceResult<()> {
+    let observations = price_observation::Entity::find()
+        .filter(price_observation::Column::TenderId.eq(tender_id))
+        .filter(price_observation::Column::OrderId.eq(order_id))
+        .filter(price_observation::Column::Source.eq(source))
+        .all(txn)
+        .await?;
+    if observations.is_empty() {
+        return Ok(());
+    }
+    let mut rollups: BTreeMap<RollupKey, Moments> = BTreeMap::new();
+    for observation in &observations {
+        let (price, quantity) = (from_stored(observation.unit_price_e4), from_stored(observation.quantity_e4));
+        for (city, kecamatan) in [
+            (observation.city.clone(), observation.kecamatan.clone()),
+            (ALL_AREAS.to_owned(), ALL_AREAS.to_owned()),
+        ] {
+            rollups.entry((observation.commodity_id, source, observation.observed_on, city, kecamatan)).or_default().add(
+                price,
+                quantity,
+                observation.above_ceiling,
+            );
+        }
+    }
+    let ids: Vec<Uuid> = observations.iter().map(|o| o.id).collect();
+    for chunk in ids.chunks(500) {
+        price_alert::Entity::delete_many()
+            .filter(price_alert::Column::ObservationId.is_in(chunk.iter().copied()))
+            .exec(txn)
+            .await?;
+        price_observation::Entity::delete_many()
+            .filter(price_observation::Column::Id.is_in(chunk.iter().copied()))
+            .exec(txn)
+            .await?;
+    }
+    for (key, moments) in &rollups {
+        subtract_from_rollup(txn, key, moments).await?;
+    }
+    Ok(())
+}
+
+/// Subtracts `moments` from a day's rollup row; the lowest and highest prices are read again from the observations
+/// that remain (a minimum cannot be subtracted), and a row left with no observations is removed.
+async fn subtract_from_rollup(txn: &WriteTransaction, key: &RollupKey, moments: &Moments) -> ServiceResult<()> {
+    let backend = txn.get_database_backend();
+    let (commodity_id, source, day, city, kecamatan) = key;
+    let all_areas = city == ALL_AREAS;
+    let mut values: Vec<Value> = vec![
+        i64::try_from(moments.count).unwrap_or(i64::MAX).into(),
+        to_stored(moments.sum_price)?.into(),
+        moments.sum_price_squared.into(),
+        to_stored(moments.sum_quantity)?.into(),
+        to_stored(moments.sum_amount)?.into(),
+        i64::try_from(moments.count_above_ceiling).unwrap_or(i64::MAX).into(),
+    ];
+    // The remaining observations of the row, for MIN and MAX (twice: once for each).
+    let observation_filter = if all_areas {
+        "o.commodity_id = ? AND o.source = ? AND o.observed_on = ?"
+    } else {
+        "o.commodity_id = ? AND o.source = ? AND o.observed_on = ? AND o.city = ? AND o.kecamatan = ?"
+    };
+    for _ in 0..2 {
+        values.extend([(*commodity_id).into(), (*source).into(), (*day).into()]);
+        if !all_areas {
+            values.extend([city.clone().into(), kecamatan.clone().into()]);
+        }
+    }
+    let row_filter = "commodity_id = ? AND source = ? AND day = ? AND city = ? AND kecamatan = ?";
+    let key_values: Vec<Value> =
+        vec![(*commodity_id).into(), (*source).into(), (*day).into(), city.clone().into(), kecamatan.clone().into()];
+    values.extend(key_values.iter().cloned());
+    let update = format!(
+        "UPDATE price_rollup SET observations = observations - ?, sum_price_e4 = sum_price_e4 - ?, \
+         sum_price_squared = sum_price_squared - ?, sum_quantity_e4 = sum_quantity_e4 - ?, \
+         sum_amount_e4 = sum_amount_e4 - ?, above_ceiling = above_ceiling - ?, \
+         min_price_e4 = COALESCE((SELECT MIN(o.unit_price_e4) FROM price_observation o WHERE {observation_filter}), 0), \
+         max_price_e4 = COALESCE((SELECT MAX(o.unit_price_e4) FROM price_observation o WHERE {observation_filter}), 0) \
+         WHERE {row_filter}"
+    );
+    txn.execute_raw(Statement::from_sql_and_values(backend, numbered(backend, &update), values)).await?;
+    let delete = format!("DELETE FROM price_rollup WHERE {row_filter} AND observations <= 0");
+    txn.execute_raw(Statement::from_sql_and_values(backend, numbered(backend, &delete), key_values)).await?;
+    Ok(())
+}
+
+/// `?` placeholders as the backend writes them (`$1`, `$2`, … on PostgreSQL).
+fn numbered(backend: DatabaseBackend, sql: &str) -> String {
+    if backend != DatabaseBackend::Postgres {
+        return sql.to_owned();
+    }
+    let mut out = String::with_capacity(sql.len() + 16);
+    let mut n = 0;
+    for c in sql.chars() {
+        if c == '?' {
+            n += 1;
+            out.push_str(&format!("${n}"));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 async fn raise_alerts(
     txn: &WriteTransaction,
     events: &EventBus,
@@ -949,7 +1060,8 @@ impl PriceService {
         Ok(())
     }
 
-    /// The published monthly means: for every logged-in user. Returns (commodity, month, mean, observations).
+    /// The published monthly pooled prices (quantity-weighted means): for every logged-in user. Returns (commodity,
+    /// month, weighted mean, observations).
     pub async fn published(
         &self,
         actor: &Actor,
@@ -972,7 +1084,8 @@ impl PriceService {
             {
                 moments.merge(&moments_of(&row));
             }
-            out.push((commodity.clone(), entry.month, moments.mean(), moments.count));
+            // The pooled price is the quantity-weighted mean: a 5,372 kg line weighs more than an 88 kg one.
+            out.push((commodity.clone(), entry.month, moments.weighted_mean(), moments.count));
         }
         Ok(out)
     }

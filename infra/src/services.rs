@@ -58,7 +58,13 @@ impl Services {
             catalogue: CatalogueService::new(db.clone(), clock.clone()),
             audit: AuditLog::new(db.clone(), clock.clone()),
             pooling: PoolingService::new(db.clone(), clock.clone()),
-            tendering: TenderingService::new(db.clone(), clock.clone(), settings.order_prefix.clone(), events.clone()),
+            tendering: TenderingService::new(
+                db.clone(),
+                clock.clone(),
+                settings.order_prefix.clone(),
+                events.clone(),
+                settings.min_bidding_period,
+            ),
             ordering: ordering.clone(),
             red_flags: RedFlagService::new(db.clone(), clock.clone(), ordering),
             open_data: OpenData::new(

@@ -161,12 +161,19 @@ pub struct TenderingService {
     order_prefix: String,
     events: EventBus,
     bids: BidWriter,
+    min_bidding_period: rules::MinimumBiddingPeriod,
 }
 
 impl TenderingService {
-    pub fn new(db: DatabaseConnection, clock: Arc<dyn Clock>, order_prefix: String, events: EventBus) -> Self {
+    pub fn new(
+        db: DatabaseConnection,
+        clock: Arc<dyn Clock>,
+        order_prefix: String,
+        events: EventBus,
+        min_bidding_period: rules::MinimumBiddingPeriod,
+    ) -> Self {
         let bids = BidWriter::new(db.clone(), clock.clone(), events.clone());
-        Self { db, clock, order_prefix, events, bids }
+        Self { db, clock, order_prefix, events, bids, min_bidding_period }
     }
 
     /// The agency makes a draft tender from a frozen pool: one lot (or one per kecamatan) of the pooled total.
@@ -327,7 +334,7 @@ impl TenderingService {
         let lot_terms: Vec<_> =
             lots.iter().map(|l| (from_stored(l.quantity_e4), from_stored(l.max_unit_price_e4))).collect();
         let period = BiddingPeriod::parse(row.bidding_start_at, row.deadline_at)?;
-        rules::check_publish(TenderStatus::parse(&row.status)?, &period, &lot_terms, now)?;
+        rules::check_publish(TenderStatus::parse(&row.status)?, &period, &lot_terms, self.min_bidding_period, now)?;
         let mut changed = row.into_active_model();
         changed.status = Set(TenderStatus::Open.as_str().into());
         changed.published_at = Set(Some(now));
@@ -376,7 +383,15 @@ impl TenderingService {
         let txn = begin_write(&self.db).await?;
         let now = self.clock.now();
         let row = Self::tender_for_update(&txn, tender_id).await?;
-        rules::check_deadline_extension(TenderStatus::parse(&row.status)?, row.deadline_at, deadline, now)?;
+        let opened = row.published_at.map_or(row.bidding_start_at, |published| published.max(row.bidding_start_at));
+        rules::check_deadline_extension(
+            TenderStatus::parse(&row.status)?,
+            row.deadline_at,
+            deadline,
+            opened,
+            self.min_bidding_period,
+            now,
+        )?;
         let previous = row.deadline_at;
         let mut changed = row.into_active_model();
         changed.deadline_at = Set(deadline);

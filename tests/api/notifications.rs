@@ -215,14 +215,19 @@ async fn an_smtp_outage_keeps_messages_queued_and_each_is_delivered_once_when_it
     smtp.restart().await;
     app.clock.advance(Duration::minutes(10));
     let delivered = smtp.wait_for(2, WAIT).await;
-    tokio::time::sleep(StdDuration::from_millis(500)).await;
+    // Once the outbox records both as sent, no lease can end and no worker can send either again.
+    for _ in 0..400 {
+        if outbox(&app, &admin).await.iter().all(|m| m["status"] == "SENT") {
+            break;
+        }
+        tokio::time::sleep(StdDuration::from_millis(25)).await;
+    }
     app.clock.advance(Duration::hours(1));
-    tokio::time::sleep(StdDuration::from_millis(500)).await;
+    let after = outbox(&app, &admin).await;
+    assert!(after.iter().all(|m| m["status"] == "SENT"), "{after:?}");
     assert_eq!(smtp.received().len(), 2, "each message delivered once: {:?}", delivered);
     let recipients: HashSet<String> = delivered.iter().flat_map(|m| m.envelope_to.clone()).collect();
     assert_eq!(recipients, HashSet::from([first.email.clone(), second.email.clone()]));
-    let after = outbox(&app, &admin).await;
-    assert!(after.iter().all(|m| m["status"] == "SENT"), "{after:?}");
     // The Message-ID is the outbox row's own id, so a retry can never be a second, different mail.
     let ids: HashSet<String> = after.iter().map(|m| format!("<{}@lumbung.local>", m["id"].as_str().unwrap())).collect();
     let sent: HashSet<String> = delivered.iter().filter_map(|m| m.header("Message-ID")).collect();
@@ -294,22 +299,24 @@ async fn a_message_that_keeps_failing_is_marked_failed_for_admins_and_can_be_que
 #[tokio::test]
 async fn without_smtp_each_message_is_written_once_as_an_eml_file() {
     let app = spawn_app_with(&[]).await;
-    let (_, agency) = app.bootstrap().await;
+    let (admin, agency) = app.bootstrap().await;
     let cooperative = app.verified_cooperative(&agency, "Sawojajar").await;
-    let folder = app.database.outbox_dir.clone();
-    let mut files = Vec::new();
-    for _ in 0..200 {
-        files = std::fs::read_dir(&folder)
-            .map(|entries| entries.filter_map(Result::ok).map(|e| e.path()).collect::<Vec<_>>())
-            .unwrap_or_default();
-        if !files.is_empty() {
+    // Done when the outbox says every message is sent; then the folder holds each exactly once.
+    let mut messages = Vec::new();
+    for _ in 0..400 {
+        messages = outbox(&app, &admin).await;
+        if !messages.is_empty() && messages.iter().all(|m| m["status"] == "SENT") {
             break;
         }
         tokio::time::sleep(StdDuration::from_millis(25)).await;
     }
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    assert_eq!(messages[0]["status"], "SENT");
+    let folder = app.database.outbox_dir.clone();
+    let files: Vec<_> = std::fs::read_dir(&folder).unwrap().map(|entry| entry.unwrap().path()).collect();
     assert_eq!(files.len(), 1, "{files:?}");
+    assert_eq!(files[0].file_name().unwrap().to_string_lossy(), format!("{}.eml", messages[0]["id"].as_str().unwrap()));
     let text = std::fs::read_to_string(&files[0]).unwrap();
     assert!(text.contains(&format!("To: {}", cooperative.email)), "{text}");
     assert!(text.contains("Message-ID: <"), "{text}");
-    assert!(files[0].extension().is_some_and(|e| e == "eml"));
 }

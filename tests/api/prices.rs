@@ -189,10 +189,15 @@ async fn the_agency_sees_pooled_prices_against_the_het_and_the_market_with_savin
         )
         .await
         .data();
+    // The pooled price weighs each order line by its quantity (10,000 kg at Rp1,620, 14,000 kg at Rp1,650; the plain
+    // mean of the four lines would be Rp1,642.50), the same figure the office's indicators show as weighted mean.
     assert_eq!(
         season.gql(&season.supplier_b, published, json!({})).await.data()["publishedPrices"],
-        json!([{ "commodityCode": "UREA-SUB", "month": "2026-11-01", "mean": "1642.50", "observations": 4 }])
+        json!([{ "commodityCode": "UREA-SUB", "month": "2026-11-01", "mean": "1637.50", "observations": 4 }])
     );
+    let whole_city = json!({ "commodityCode": "UREA-SUB", "period": "MONTH", "from": "2026-11-01", "to": "2026-11-30", "byArea": false });
+    let indicators = season.gql(&season.agency, INDICATORS, json!({ "i": whole_city })).await;
+    assert_eq!(indicators.data()["priceIndicators"][0]["weightedMean"], "1637.50");
 }
 
 #[tokio::test]
@@ -341,19 +346,11 @@ async fn red_flags_report_their_coverage_and_the_season_tender_is_clean() {
         .expect_error("FORBIDDEN");
 }
 
-/// The OCDS schemas, read offline from the shared folder beside the repository (or `LUMBUNG_OCDS_SCHEMA_DIR`).
+/// The OCDS 1.1.5 schemas, read offline from the repository's test fixtures (`tests/fixtures/ocds-1.1.5`).
 fn ocds_schema(name: &str) -> Value {
-    let candidates = [
-        std::env::var("LUMBUNG_OCDS_SCHEMA_DIR").ok().map(std::path::PathBuf::from),
-        Some(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/ocds-1.1.5")),
-        Some(std::path::PathBuf::from("/work/shared/ocds-1.1.5")),
-    ];
-    let directory = candidates
-        .into_iter()
-        .flatten()
-        .find(|dir| dir.join(name).exists())
-        .unwrap_or_else(|| panic!("the OCDS 1.1.5 schemas are needed: set LUMBUNG_OCDS_SCHEMA_DIR"));
-    serde_json::from_str(&std::fs::read_to_string(directory.join(name)).unwrap()).unwrap()
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/ocds-1.1.5").join(name);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap()
 }
 
 /// The lots extension refers to `#/definitions/SubmissionTerms`, which belongs to another extension and is not in the

@@ -230,10 +230,13 @@ async fn a_pooled_order_goes_from_demand_to_award() {
     season.add_line(&season.kedungkandang, "1").await.expect_error("DEADLINE_PASSED");
     let (tender_id, lot) = season.tender(2).await;
 
-    season.app.clock.set(at(BIDDING_START) + Duration::hours(2));
+    // An instant finer than the databases store: the receipt shows it at microseconds, the first time and on replay.
+    season.app.clock.set(at(BIDDING_START) + Duration::hours(2) + Duration::nanoseconds(19_074_727));
     let first = season.bid(&season.supplier_a, &lot, "1620", "10000", 5, Some("a-1")).await;
     let retry = season.bid(&season.supplier_a, &lot, "1620", "10000", 5, Some("a-1")).await;
     assert_eq!(first.data()["submitBid"], retry.data()["submitBid"], "a retry returns the first receipt");
+    let received: DateTime<Utc> = first.data()["submitBid"]["receivedAt"].as_str().unwrap().parse().unwrap();
+    assert_eq!(received, at(BIDDING_START) + Duration::hours(2) + Duration::microseconds(19_074));
     season.bid(&season.supplier_a, &lot, "1600", "10000", 5, Some("a-1")).await.expect_error("CONFLICT");
     season.bid(&season.bumn, &lot, "1650", "24000", 7, None).await.data();
     let b = season.bid(&season.supplier_b, &lot, "1700", "24000", 4, None).await;

@@ -135,6 +135,8 @@ pub async fn spawn_on(database: Arc<TestDatabase>, environment: &[(&str, &str)])
         ("JWT_SECRET".into(), TEST_JWT_SECRET.into()),
         ("LUMBUNG_OUTBOX_DIR".into(), database.outbox_dir.display().to_string()),
         ("LUMBUNG_MAIL_INTERVAL_MS".into(), "100".into()),
+        // The season's tenders run 2 days 4 hours; the minimum period has tests of its own that set it.
+        ("LUMBUNG_MIN_BIDDING_SECONDS".into(), "3600".into()),
     ];
     variables.extend(environment.iter().map(|(k, v)| (k.to_string(), v.to_string())));
     let settings =

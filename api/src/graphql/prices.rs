@@ -289,12 +289,14 @@ pub struct PoolingSavings {
     total: Decimal,
 }
 
-/// A monthly mean the office published for everyone.
+/// A monthly pooled price the office published for everyone.
 #[derive(SimpleObject)]
 pub struct PublishedPrice {
     commodity_code: String,
     commodity_name: String,
     month: NaiveDate,
+    /// The month's pooled price: the quantity-weighted mean of the awarded order lines (`weightedMean` of the
+    /// office's indicators).
     mean: Option<Decimal>,
     observations: u64,
 }
@@ -374,7 +376,7 @@ impl PriceQuery {
         })
     }
 
-    /// The monthly mean prices the office published: for every logged-in user.
+    /// The monthly pooled prices the office published: for every logged-in user.
     async fn published_prices(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<PublishedPrice>> {
         let actor = authenticated(ctx)?;
         published(ctx, actor).await

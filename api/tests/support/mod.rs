@@ -69,6 +69,8 @@ pub fn lumbung(database_url: &str) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_lumbung"));
     command
         .env("DATABASE_URL", database_url)
+        // These tests run tenders of a few seconds.
+        .env("LUMBUNG_MIN_BIDDING_SECONDS", "1")
         .env("JWT_SECRET", "fault-test-secret-fault-test-secret-0123456789")
         .env("LUMBUNG_ACCESS_TOKEN_TTL_SECONDS", "3600")
         .env("RUST_LOG", "warn")
