@@ -287,7 +287,10 @@ mod tests {
             Err(RuleError::InvalidInput { field: "deadline", .. })
         ));
         assert!(check_deadline_extension(TenderStatus::Open, current, current, opened(), short(), now).is_err());
-        assert!(check_deadline_extension(TenderStatus::Open, current, at("2027-03-01T00:00:00Z"), opened(), short(), now).is_err());
+        assert!(
+            check_deadline_extension(TenderStatus::Open, current, at("2027-03-01T00:00:00Z"), opened(), short(), now)
+                .is_err()
+        );
         assert!(matches!(
             check_deadline_extension(TenderStatus::Closed, current, later, opened(), short(), now),
             Err(RuleError::InvalidTransition(_))
@@ -319,7 +322,10 @@ mod tests {
             .unwrap_err();
         assert!(matches!(refused, RuleError::InvalidInput { field: "deadline", .. }));
         let message = refused.to_string();
-        assert!(message.contains("at least 3 days (259200 seconds)") && message.contains("2 days 4 hours"), "{message}");
+        assert!(
+            message.contains("at least 3 days (259200 seconds)") && message.contains("2 days 4 hours"),
+            "{message}"
+        );
         // Exactly the minimum is enough; a second less is not.
         let exact = MinimumBiddingPeriod(period.deadline - period.start);
         assert!(check_publish(TenderStatus::Draft, &period, &lots, exact, before_start).is_ok());
@@ -337,8 +343,14 @@ mod tests {
         let current = period.deadline;
         let long = MinimumBiddingPeriod(chrono::Duration::days(5));
         let now = at("2026-11-27T00:00:00Z");
-        assert!(check_deadline_extension(TenderStatus::Open, current, at("2026-11-30T00:00:00Z"), opened(), long, now).is_err());
-        assert!(check_deadline_extension(TenderStatus::Open, current, at("2026-12-01T01:00:00Z"), opened(), long, now).is_ok());
+        assert!(
+            check_deadline_extension(TenderStatus::Open, current, at("2026-11-30T00:00:00Z"), opened(), long, now)
+                .is_err()
+        );
+        assert!(
+            check_deadline_extension(TenderStatus::Open, current, at("2026-12-01T01:00:00Z"), opened(), long, now)
+                .is_ok()
+        );
     }
 
     fn period() -> BiddingPeriod {

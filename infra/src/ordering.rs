@@ -487,7 +487,10 @@ impl OrderingService {
             .await?)
     }
 
-    async fn tender_of(connection: &impl ConnectionTrait, order: &purchase_order::Model) -> ServiceResult<tender::Model> {
+    async fn tender_of(
+        connection: &impl ConnectionTrait,
+        order: &purchase_order::Model,
+    ) -> ServiceResult<tender::Model> {
         tender::Entity::find_by_id(order.tender_id)
             .one(connection)
             .await?
@@ -978,7 +981,8 @@ impl OrderingService {
         .await?;
         // An order that was only overdue stops counting now; a declined one stopped when it was declined.
         let stopped = expired.then_some(&replaced);
-        award_follows_orders(&txn, &self.events, &tender_row, replaced.lot_id, stopped, Some(&replacement), now).await?;
+        award_follows_orders(&txn, &self.events, &tender_row, replaced.lot_id, stopped, Some(&replacement), now)
+            .await?;
         let summary = json!({ "replacedBy": replacement.id, "number": replacement.number, "toSupplier": next.supplier_id, "reason": reason });
         audit::record(&txn, now, AuditRecord::by(actor, "order.re_awarded", "purchase_order", order_id, summary))
             .await?;

@@ -230,15 +230,13 @@ pub async fn retract_order(
     let mut rollups: BTreeMap<RollupKey, Moments> = BTreeMap::new();
     for observation in &observations {
         let (price, quantity) = (from_stored(observation.unit_price_e4), from_stored(observation.quantity_e4));
-        for (city, kecamatan) in [
-            (observation.city.clone(), observation.kecamatan.clone()),
-            (ALL_AREAS.to_owned(), ALL_AREAS.to_owned()),
-        ] {
-            rollups.entry((observation.commodity_id, source, observation.observed_on, city, kecamatan)).or_default().add(
-                price,
-                quantity,
-                observation.above_ceiling,
-            );
+        for (city, kecamatan) in
+            [(observation.city.clone(), observation.kecamatan.clone()), (ALL_AREAS.to_owned(), ALL_AREAS.to_owned())]
+        {
+            rollups
+                .entry((observation.commodity_id, source, observation.observed_on, city, kecamatan))
+                .or_default()
+                .add(price, quantity, observation.above_ceiling);
         }
     }
     let ids: Vec<Uuid> = observations.iter().map(|o| o.id).collect();

@@ -3,6 +3,7 @@
 
 mod auth;
 mod authorisation;
+mod awards;
 mod catalogue;
 mod conventions;
 mod costs;

@@ -381,7 +381,7 @@ fn define_dangling_references(schema: &mut Value) {
 
 /// Validates a package: each release against the release schema with both extensions, and the package against the
 /// package schema (whose release `$ref` points online, so releases are checked on their own).
-fn assert_valid_package(package: &Value) {
+pub(crate) fn assert_valid_package(package: &Value) {
     let mut release_schema = ocds_schema("release-schema-with-bids-and-lots.json");
     define_dangling_references(&mut release_schema);
     let release_schema = jsonschema::draft4::new(&release_schema).unwrap();
