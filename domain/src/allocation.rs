@@ -155,6 +155,17 @@ mod tests {
     }
 
     #[test]
+    fn whole_units_go_to_the_largest_remainders_even_for_small_lines() {
+        // 3 units for lines of 1 and 5: exact shares 0.5 and 2.5; floors 0 and 2; the one unit left goes to the
+        // largest remainder (a tie, so the earlier line).
+        let lines = [line(1, 1, dec!(1)), line(2, 2, dec!(5))];
+        assert_eq!(pro_rata(&lines, dec!(3)), vec![dec!(1), dec!(2)]);
+        // 4 units for lines of 1 and 6 (exact 0.571 and 3.429): the small line's larger remainder wins the unit.
+        let lines = [line(1, 1, dec!(6)), line(2, 2, dec!(1))];
+        assert_eq!(pro_rata(&lines, dec!(4)), vec![dec!(3), dec!(1)]);
+    }
+
+    #[test]
     fn the_malang_award_splits_only_cemorokandang() {
         let allocations =
             allocate(&scenario_lines(), &[supply(1, dec!(1620), dec!(10000)), supply(2, dec!(1650), dec!(14000))]);

@@ -220,6 +220,18 @@ mod tests {
     }
 
     #[test]
+    fn a_bid_at_the_ceiling_is_responsive_and_one_rupiah_above_is_not() {
+        let bids = [bid(1, dec!(1700), dec!(10000), 5, 1), bid(2, dec!(1701), dec!(24000), 5, 2)];
+        let result = evaluate(&scenario_terms(), &bids);
+        let verdicts: Vec<_> = result.bids.iter().map(|b| (b.bid_id.as_u128(), b.rejection)).collect();
+        assert!(verdicts.contains(&(1, None)), "{verdicts:?}");
+        assert!(verdicts.contains(&(2, Some(Rejection::AboveMaximumPrice))), "{verdicts:?}");
+        // A fraction of a rupiah above is above too.
+        let result = evaluate(&scenario_terms(), &[bid(3, dec!(1700.01), dec!(24000), 5, 1)]);
+        assert_eq!(result.bids[0].rejection, Some(Rejection::AboveMaximumPrice));
+    }
+
+    #[test]
     fn the_malang_urea_tender_awards_as_the_scenario_says() {
         let bids = [
             bid(1, dec!(1620), dec!(10000), 5, 1), // Supplier A

@@ -83,7 +83,10 @@ pub struct AuditLog {
     clock: std::sync::Arc<dyn domain::clock::Clock>,
 }
 
-/// The tenders still open for bidding among `tender_ids`: until their deadline, who bid on them is sealed too.
+/// The tenders among `tender_ids` whose bids are sealed now ([`TenderStatus::bids_sealed`]): open until the deadline,
+/// and cancelled ones for good. Who bid on them is sealed too.
+///
+/// [`TenderStatus::bids_sealed`]: domain::tender::TenderStatus::bids_sealed
 pub async fn still_sealed(
     connection: &impl ConnectionTrait,
     tender_ids: Vec<Uuid>,
@@ -93,15 +96,23 @@ pub async fn still_sealed(
     if tender_ids.is_empty() {
         return Ok(std::collections::HashSet::new());
     }
-    let open: Vec<Uuid> = crate::entities::tender::Entity::find()
+    let tenders: Vec<(Uuid, String, DateTime<Utc>)> = crate::entities::tender::Entity::find()
         .select_only()
         .column(crate::entities::tender::Column::Id)
+        .column(crate::entities::tender::Column::Status)
+        .column(crate::entities::tender::Column::DeadlineAt)
         .filter(crate::entities::tender::Column::Id.is_in(tender_ids))
-        .filter(crate::entities::tender::Column::DeadlineAt.gt(now))
         .into_tuple()
         .all(connection)
         .await?;
-    Ok(open.into_iter().collect())
+    Ok(tenders
+        .into_iter()
+        .filter(|(_, status, deadline)| {
+            // An unreadable status seals: the safe side.
+            domain::tender::TenderStatus::parse(status).map_or(true, |status| status.at(*deadline, now).bids_sealed())
+        })
+        .map(|(id, _, _)| id)
+        .collect())
 }
 
 impl AuditLog {

@@ -7,6 +7,7 @@ mod awards;
 mod catalogue;
 mod conventions;
 mod costs;
+mod guards;
 mod hostile_input;
 mod live;
 mod notifications;

@@ -18,6 +18,7 @@ pub(crate) fn at(text: &str) -> DateTime<Utc> {
 
 pub(crate) struct Season {
     pub(crate) app: TestApp,
+    pub(crate) admin: Login,
     pub(crate) agency: Login,
     pub(crate) cemorokandang: Login,
     pub(crate) madyopuro: Login,
@@ -111,7 +112,7 @@ pub(crate) async fn season_with(settings: &[(&str, &str)]) -> Season {
     let mut environment = vec![("LUMBUNG_CLOSE_INTERVAL_MS", "50"), ("LUMBUNG_ACCESS_TOKEN_TTL_SECONDS", "2592000")];
     environment.extend_from_slice(settings);
     let app = spawn_app_with(&environment).await;
-    let (_, agency) = app.bootstrap().await;
+    let (admin, agency) = app.bootstrap().await;
     let token = Some(agency.access_token.as_str());
     app.gql(
         token,
@@ -158,6 +159,7 @@ pub(crate) async fn season_with(settings: &[(&str, &str)]) -> Season {
     let pool_id = pool.data()["openDemandPool"]["id"].as_str().unwrap().to_owned();
     Season {
         app,
+        admin,
         agency,
         cemorokandang,
         madyopuro,
