@@ -15,6 +15,8 @@
 //!   suppliers. Needs four suppliers with bids.
 //! - **Award above HET**: a lot was awarded at a unit price above the HET. Needs an HET and an award.
 //! - **Award near the maximum price**: a lot was awarded within 1 % of its maximum price. Needs an award.
+//! - **R003 short submission period**: the time suppliers had (from when bidding opened to the deadline) was shorter
+//!   than the office's threshold for the tender's procurement method. Needs the period and a threshold.
 
 use rust_decimal::Decimal;
 use uuid::Uuid;
@@ -56,6 +58,11 @@ pub struct TenderFacts {
     /// Closed and evaluated: bids may be read.
     pub evaluated: bool,
     pub lots: Vec<LotFacts>,
+    /// How long suppliers had to bid: from when bidding opened (its start, or the publication if later) to the
+    /// deadline.
+    pub submission_period: Option<chrono::Duration>,
+    /// R003's threshold for the tender's procurement method: a shorter submission period fires.
+    pub short_period_threshold: Option<chrono::Duration>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -68,10 +75,11 @@ pub enum Flag {
     AllButWinnerDisqualified,
     AwardAboveHet,
     AwardNearMaximumPrice,
+    ShortSubmissionPeriod,
 }
 
 impl Flag {
-    pub const ALL: [Self; 8] = [
+    pub const ALL: [Self; 9] = [
         Self::SingleResponsiveBid,
         Self::IdenticalBidPrices,
         Self::CloseToWinningBid,
@@ -80,6 +88,7 @@ impl Flag {
         Self::AllButWinnerDisqualified,
         Self::AwardAboveHet,
         Self::AwardNearMaximumPrice,
+        Self::ShortSubmissionPeriod,
     ];
 
     /// The Cardinal indicator code, or Lumbung's own code.
@@ -93,6 +102,7 @@ impl Flag {
             Self::AllButWinnerDisqualified => "R035",
             Self::AwardAboveHet => "LMB-HET",
             Self::AwardNearMaximumPrice => "LMB-MAX",
+            Self::ShortSubmissionPeriod => "R003",
         }
     }
 }
@@ -223,6 +233,10 @@ fn evaluate(flag: Flag, tender: &TenderFacts, gap_fences: Option<(Decimal, Decim
                     .any(|lot| lot.bids.iter().any(|b| b.won() && lot.het.is_some_and(|het| b.unit_price > het))),
             )
         }
+        Flag::ShortSubmissionPeriod => match (tender.submission_period, tender.short_period_threshold) {
+            (Some(period), Some(threshold)) => FlagResult::from(period < threshold),
+            _ => FlagResult::NotComputable,
+        },
         Flag::AwardNearMaximumPrice => {
             if awarded.is_empty() {
                 return FlagResult::NotComputable;
@@ -285,7 +299,22 @@ mod tests {
             tender_id: Uuid::nil(),
             evaluated: true,
             lots: vec![LotFacts { max_unit_price: dec!(1700), het: Some(dec!(1800)), bids }],
+            // The scenario's 26 November 08:00 to 28 November 12:00 WIB.
+            submission_period: Some(chrono::Duration::hours(52)),
+            short_period_threshold: Some(chrono::Duration::days(2)),
         }
+    }
+
+    #[test]
+    fn a_submission_period_shorter_than_the_threshold_fires_r003() {
+        let mut season = tender(vec![bid(1, dec!(1620), dec!(24000))]);
+        assert_eq!(result(&season, Flag::ShortSubmissionPeriod), FlagResult::Clear);
+        season.short_period_threshold = Some(chrono::Duration::hours(52));
+        assert_eq!(result(&season, Flag::ShortSubmissionPeriod), FlagResult::Clear, "exactly the threshold is enough");
+        season.short_period_threshold = Some(chrono::Duration::hours(52) + chrono::Duration::seconds(1));
+        assert_eq!(result(&season, Flag::ShortSubmissionPeriod), FlagResult::Fired);
+        season.short_period_threshold = None;
+        assert_eq!(result(&season, Flag::ShortSubmissionPeriod), FlagResult::NotComputable);
     }
 
     fn result(facts: &TenderFacts, flag: Flag) -> FlagResult {

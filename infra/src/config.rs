@@ -60,6 +60,8 @@ pub struct Settings {
     pub public_url: String,
     /// The shortest bidding period a tender may be published or moved with (`LUMBUNG_MIN_BIDDING_SECONDS`).
     pub min_bidding_period: domain::tender::MinimumBiddingPeriod,
+    /// Red flag R003: an open tender whose suppliers had fewer days than this to bid (`LUMBUNG_R003_MIN_DAYS`).
+    pub short_submission_days: i64,
 }
 
 /// Where e-mail goes and how hard the outbox worker tries.
@@ -153,6 +155,7 @@ impl Settings {
                 "LUMBUNG_MIN_BIDDING_SECONDS",
                 domain::tender::MinimumBiddingPeriod::DEFAULT_SECONDS,
             )?)),
+            short_submission_days: number(&value, "LUMBUNG_R003_MIN_DAYS", 7)?,
             mail: MailSettings {
                 smtp_url: value("SMTP_URL"),
                 outbox_dir: value("LUMBUNG_OUTBOX_DIR").unwrap_or_else(|| "outbox".to_owned()).into(),

@@ -83,6 +83,7 @@ fn flag_name(flag: Flag) -> &'static str {
         Flag::AllButWinnerDisqualified => "all except the winner disqualified",
         Flag::AwardAboveHet => "awarded above the HET",
         Flag::AwardNearMaximumPrice => "awarded within 1% of the maximum price",
+        Flag::ShortSubmissionPeriod => "short submission period",
     }
 }
 
@@ -91,11 +92,18 @@ pub struct RedFlagService {
     db: DatabaseConnection,
     clock: Arc<dyn Clock>,
     ordering: OrderingService,
+    /// R003: a submission period shorter than this is flagged (`LUMBUNG_R003_MIN_DAYS` for open procedures).
+    short_submission_period: chrono::Duration,
 }
 
 impl RedFlagService {
-    pub fn new(db: DatabaseConnection, clock: Arc<dyn Clock>, ordering: OrderingService) -> Self {
-        Self { db, clock, ordering }
+    pub fn new(
+        db: DatabaseConnection,
+        clock: Arc<dyn Clock>,
+        ordering: OrderingService,
+        short_submission_period: chrono::Duration,
+    ) -> Self {
+        Self { db, clock, ordering, short_submission_period }
     }
 
     /// The report over tenders closed in `[from, to]` (all when open-ended).
@@ -166,7 +174,15 @@ impl RedFlagService {
                             .collect(),
                     })
                     .collect();
-                let facts = TenderFacts { tender_id: row.id, evaluated: true, lots: lot_facts };
+                let opened = row.published_at.map_or(row.bidding_start_at, |p| p.max(row.bidding_start_at));
+                let facts = TenderFacts {
+                    tender_id: row.id,
+                    evaluated: true,
+                    lots: lot_facts,
+                    submission_period: Some(row.deadline_at - opened),
+                    // Every Lumbung tender is an open procedure.
+                    short_period_threshold: Some(self.short_submission_period),
+                };
                 Ok((row, facts))
             })
             .collect::<ServiceResult<_>>()?;

@@ -66,7 +66,12 @@ impl Services {
                 settings.min_bidding_period,
             ),
             ordering: ordering.clone(),
-            red_flags: RedFlagService::new(db.clone(), clock.clone(), ordering),
+            red_flags: RedFlagService::new(
+                db.clone(),
+                clock.clone(),
+                ordering,
+                chrono::Duration::days(settings.short_submission_days),
+            ),
             open_data: OpenData::new(
                 db.clone(),
                 clock.clone(),

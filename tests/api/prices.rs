@@ -304,7 +304,7 @@ async fn an_unstable_week_of_rice_prices_raises_instability_and_change_alerts() 
 }
 
 #[tokio::test]
-async fn red_flags_report_their_coverage_and_the_season_tender_is_clean() {
+async fn red_flags_report_their_coverage_and_the_season_tender_raises_only_its_short_period() {
     let season = awarded_season().await;
     let report = season
         .gql(
@@ -332,7 +332,9 @@ async fn red_flags_report_their_coverage_and_the_season_tender_is_clean() {
     for code in ["R024", "R058", "R025"] {
         assert_eq!(coverage(code)["computable"], 0, "{code}");
     }
-    assert_eq!(report["tenders"][0]["fired"], json!([]));
+    // The scenario gives suppliers 2 days 4 hours, under R003's 7 days for an open procedure: the one flag it raises.
+    assert_eq!(coverage("R003"), json!({ "code": "R003", "computable": 1, "fired": 1 }));
+    assert_eq!(report["tenders"][0]["fired"], json!(["R003"]));
     // BUMN carries 14,000 of 24,000 kg in Kedungkandang: HHI 41.67² + 58.33² = 5,138.89, highly concentrated.
     assert_eq!(
         report["concentration"],
@@ -514,8 +516,9 @@ async fn a_tender_with_one_responsive_bid_near_the_ceiling_is_flagged() {
     let mut fired: Vec<String> =
         report["tenders"][0]["fired"].as_array().unwrap().iter().map(|c| c.as_str().unwrap().to_owned()).collect();
     fired.sort();
-    // A single responsive bid (R018), every other bid disqualified (R035), awarded at 1,690: within 1 % of 1,700.
-    assert_eq!(fired, vec!["LMB-MAX", "R018", "R035"]);
+    // A single responsive bid (R018), every other bid disqualified (R035), awarded at 1,690: within 1 % of 1,700; and
+    // the scenario's short bidding period (R003).
+    assert_eq!(fired, vec!["LMB-MAX", "R003", "R018", "R035"]);
     let coverage =
         |code: &str| report["coverage"].as_array().unwrap().iter().find(|c| c["code"] == code).unwrap().clone();
     assert_eq!(coverage("R018"), json!({ "code": "R018", "computable": 1, "fired": 1 }));
