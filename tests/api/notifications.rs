@@ -73,7 +73,13 @@ async fn a_tender_flow_mails_every_party_in_bahasa_first_without_revealing_seale
     season.app.clock.set(at(DEADLINE) - Duration::hours(20));
     // Four invitations, three receipts and one reminder.
     smtp.wait_for(before + 4 + 3 + 1, WAIT).await;
-    tokio::time::sleep(StdDuration::from_millis(400)).await;
+    // Once the outbox has sent everything queued, a second reminder could only come from a second queuing.
+    for _ in 0..400 {
+        if outbox(&season.app, &season.admin).await.iter().all(|m| m["status"] == "SENT") {
+            break;
+        }
+        tokio::time::sleep(StdDuration::from_millis(25)).await;
+    }
     let everything_sealed = smtp.received();
     let sealed_period = &everything_sealed[before..];
 
