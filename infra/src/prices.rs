@@ -725,7 +725,7 @@ impl PriceService {
             }
             None => area_filter.to_owned(),
         };
-        let mut sql = format!(
+        let sql = format!(
             "SELECT {bucket} AS day, city, kecamatan, CAST(SUM(observations) AS BIGINT) AS observations, \
              CAST(SUM(sum_price_e4) AS BIGINT) AS sum_price_e4, SUM(sum_price_squared) AS sum_price_squared, \
              MIN(min_price_e4) AS min_price_e4, MAX(max_price_e4) AS max_price_e4, \
@@ -734,20 +734,7 @@ impl PriceService {
              FROM price_rollup WHERE commodity_id = ? AND source = ? AND day BETWEEN ? AND ? AND {area_filter} \
              GROUP BY {bucket}, city, kecamatan"
         );
-        if postgres {
-            // Number the placeholders as PostgreSQL wants them.
-            let mut numbered = String::with_capacity(sql.len());
-            let mut n = 0;
-            for c in sql.chars() {
-                if c == '?' {
-                    n += 1;
-                    numbered.push_str(&format!("${n}"));
-                } else {
-                    numbered.push(c);
-                }
-            }
-            sql = numbered;
-        }
+        let sql = numbered(backend, &sql);
         let rows = self.db.query_all_raw(Statement::from_sql_and_values(backend, sql, values)).await?;
         Ok(rows.iter().map(|row| RollupRow::from_query_result(row, "")).collect::<Result<_, _>>()?)
     }
