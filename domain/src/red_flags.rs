@@ -2,21 +2,30 @@
 //! Lumbung's own. Each flag is computed per tender (or per supplier) and reports whether it could be computed at all,
 //! so that coverage and firing rate can be shown side by side: a flag that fires on everything stands out.
 //!
-//! Definitions (also in `docs/PRICE_MONITORING.md`):
+//! Definitions (also in `docs/PRICE_MONITORING.md`; Cardinal's are in `open-contracting/cardinal-rs`,
+//! `src/indicators/`):
 //! - **R018 single responsive bid**: a lot of a closed tender had exactly one responsive bid. Computable once closed.
 //! - **R028 identical bid prices**: two different suppliers bid the same unit price on a lot. Needs two bids.
 //! - **R024 price close to winning bid / R058 heavily discounted bid**: the gap between the winning and the
 //!   second-lowest responsive price, (second − first) ÷ first, is a low (R024) or high (R058) outlier among all
 //!   tenders in scope, by the 1.5 × IQR rule Cardinal uses. Needs two responsive bids, and four tenders with a gap.
 //! - **R036 lowest bid disqualified**: the lowest-priced submitted bid of a lot was disqualified. Needs two bids.
-//! - **R035 all except winner disqualified**: every submitted bid but the winners' was disqualified. Needs two bids
-//!   and an award.
+//! - **R035 all except winner disqualified** (as Cardinal): exactly one supplier had a valid (responsive) bid, it
+//!   won, and at least one other supplier's bid was disqualified. Withdrawn bids count for nothing. Needs an award.
+//! - **R038 excessive disqualified bids** (per supplier, and per buyer): the ratio of disqualified to submitted bids
+//!   reaches the upper fence (Q3 + 1.5 × IQR) of all ratios, and that fence is above zero (as Cardinal: when three
+//!   quarters have no disqualified bid, nothing is flagged). Needs four suppliers (buyers) with two submitted bids.
+//! - **R048 heterogeneous supplier** (per supplier): the number of commodity categories a supplier won reaches the
+//!   upper fence among suppliers that won at least the configured number of tenders (Cardinal: 20). Needs four such
+//!   suppliers.
 //! - **R025 excessive unsuccessful bids** (per supplier): a supplier's share of lost bids is a high outlier among
 //!   suppliers. Needs four suppliers with bids.
 //! - **Award above HET**: a lot was awarded at a unit price above the HET. Needs an HET and an award.
 //! - **Award near the maximum price**: a lot was awarded within 1 % of its maximum price. Needs an award.
 //! - **R003 short submission period**: the time suppliers had (from when bidding opened to the deadline) was shorter
 //!   than the office's threshold for the tender's procurement method. Needs the period and a threshold.
+
+use std::collections::BTreeSet;
 
 use rust_decimal::Decimal;
 use uuid::Uuid;
@@ -214,13 +223,17 @@ fn evaluate(flag: Flag, tender: &TenderFacts, gap_fences: Option<(Decimal, Decim
             }))
         }
         Flag::AllButWinnerDisqualified => {
-            let lots: Vec<&&LotFacts> = with_two_bids.iter().filter(|l| l.bids.iter().any(BidFacts::won)).collect();
-            if lots.is_empty() {
+            if awarded.is_empty() {
                 return FlagResult::NotComputable;
             }
-            FlagResult::from(
-                lots.iter().any(|lot| lot.bids.iter().filter(|b| b.submitted() && !b.won()).all(|b| b.disqualified)),
-            )
+            // Over the whole tender, by supplier, as Cardinal reads an OCDS process: withdrawn bids are neither valid
+            // nor disqualified.
+            let bids = || lots.iter().flat_map(|lot| lot.bids.iter());
+            let valid: BTreeSet<Uuid> = bids().filter(|b| b.responsive()).map(|b| b.supplier_id).collect();
+            let winners: BTreeSet<Uuid> = bids().filter(|b| b.won()).map(|b| b.supplier_id).collect();
+            let disqualified: BTreeSet<Uuid> =
+                bids().filter(|b| b.submitted() && b.disqualified).map(|b| b.supplier_id).collect();
+            FlagResult::from(valid.len() == 1 && valid == winners && disqualified.difference(&valid).next().is_some())
         }
         Flag::AwardAboveHet => {
             let with_het: Vec<&&LotFacts> = awarded.iter().filter(|l| l.het.is_some()).collect();
@@ -273,6 +286,38 @@ pub fn frequent_losers(record: &[(Uuid, u32, u32)]) -> Option<Vec<Uuid>> {
         .collect();
     let (_, high) = outlier_fences(&ratios.iter().map(|(_, r)| *r).collect::<Vec<_>>())?;
     Some(ratios.into_iter().filter(|(_, ratio)| *ratio > high).map(|(supplier, _)| supplier).collect())
+}
+
+/// R038: whose ratio of disqualified to submitted bids reaches the upper fence. Input: (supplier or buyer, submitted
+/// bids, disqualified bids). Only those with at least `minimum_submitted` bids are compared (Cardinal: 2); none when
+/// fewer than four are (no fence). Returns (how many were compared, who is flagged).
+pub fn excessive_disqualifications(record: &[(Uuid, u32, u32)], minimum_submitted: u32) -> Option<(u64, Vec<Uuid>)> {
+    let ratios: Vec<(Uuid, Decimal)> = record
+        .iter()
+        .filter(|(_, submitted, _)| *submitted > 0 && *submitted >= minimum_submitted)
+        .map(|(id, submitted, disqualified)| (*id, Decimal::from(*disqualified) / Decimal::from(*submitted)))
+        .collect();
+    let (_, high) = outlier_fences(&ratios.iter().map(|(_, r)| *r).collect::<Vec<_>>())?;
+    // When three quarters had no disqualified bid the fence is zero, and every ratio would reach it.
+    let flagged = if high > Decimal::ZERO {
+        ratios.iter().filter(|(_, ratio)| *ratio >= high).map(|(id, _)| *id).collect()
+    } else {
+        vec![]
+    };
+    Some((ratios.len() as u64, flagged))
+}
+
+/// R048: suppliers whose number of commodity categories won reaches the upper fence. Input: (supplier, tenders won,
+/// distinct categories won). Only suppliers with at least `minimum_tenders` tenders won are compared; none when fewer
+/// than four are. Returns (how many were compared, who is flagged).
+pub fn heterogeneous_suppliers(record: &[(Uuid, u32, u32)], minimum_tenders: u32) -> Option<(u64, Vec<Uuid>)> {
+    let compared: Vec<(Uuid, Decimal)> = record
+        .iter()
+        .filter(|(_, tenders, _)| *tenders > 0 && *tenders >= minimum_tenders)
+        .map(|(id, _, categories)| (*id, Decimal::from(*categories)))
+        .collect();
+    let (_, high) = outlier_fences(&compared.iter().map(|(_, n)| *n).collect::<Vec<_>>())?;
+    Some((compared.len() as u64, compared.iter().filter(|(_, n)| *n >= high).map(|(id, _)| *id).collect()))
 }
 
 #[cfg(test)]
@@ -361,6 +406,71 @@ mod tests {
         assert_eq!(result(&single, Flag::LowestBidDisqualified), FlagResult::Clear);
         // 1,690 is within 1 % of 1,700.
         assert_eq!(result(&single, Flag::AwardNearMaximumPrice), FlagResult::Fired);
+    }
+
+    #[test]
+    fn r035_follows_cardinal_one_valid_winner_and_others_disqualified() {
+        let disqualified = |n: u128| {
+            let mut b = bid(n, dec!(1750), dec!(0));
+            b.disqualified = true;
+            b
+        };
+        let withdrawn = |n: u128| {
+            let mut b = bid(n, dec!(1600), dec!(0));
+            b.withdrawn = true;
+            b
+        };
+        // Two winners and one disqualified bid: not one valid winner, so clear (it fired before).
+        let two_winners =
+            tender(vec![bid(1, dec!(1620), dec!(10000)), bid(2, dec!(1650), dec!(14000)), disqualified(3)]);
+        assert_eq!(result(&two_winners, Flag::AllButWinnerDisqualified), FlagResult::Clear);
+        // One winner, and the other bid withdrawn: a withdrawn bid is not a disqualified one.
+        let with_withdrawn = tender(vec![bid(1, dec!(1620), dec!(24000)), withdrawn(2)]);
+        assert_eq!(result(&with_withdrawn, Flag::AllButWinnerDisqualified), FlagResult::Clear);
+        // One winner, one withdrawn and one disqualified: fires.
+        let fires = tender(vec![bid(1, dec!(1620), dec!(24000)), withdrawn(2), disqualified(3)]);
+        assert_eq!(result(&fires, Flag::AllButWinnerDisqualified), FlagResult::Fired);
+        // A valid bid that did not win: clear.
+        let valid_loser = tender(vec![bid(1, dec!(1620), dec!(24000)), bid(2, dec!(1690), dec!(0)), disqualified(3)]);
+        assert_eq!(result(&valid_loser, Flag::AllButWinnerDisqualified), FlagResult::Clear);
+        // No award: not computable.
+        let none = tender(vec![bid(1, dec!(1620), dec!(0)), disqualified(3)]);
+        assert_eq!(result(&none, Flag::AllButWinnerDisqualified), FlagResult::NotComputable);
+    }
+
+    #[test]
+    fn r038_flags_ratios_at_the_upper_fence_above_zero() {
+        // Ratios 0, 0.1, 0.2, 0.2, 0.8: Q1 0.1, Q3 0.2, fence 0.2 + 1.5 × 0.1 = 0.35; only 0.8 reaches it.
+        let record = [
+            (supplier(1), 10, 0),
+            (supplier(2), 10, 1),
+            (supplier(3), 10, 2),
+            (supplier(4), 10, 2),
+            (supplier(5), 10, 8),
+            (supplier(6), 1, 1), // one bid: not compared
+        ];
+        assert_eq!(excessive_disqualifications(&record, 2), Some((5, vec![supplier(5)])));
+        // Three quarters without a disqualified bid: the fence is zero and nothing is flagged.
+        let mostly_clean =
+            [(supplier(1), 4, 0), (supplier(2), 4, 0), (supplier(3), 4, 0), (supplier(4), 4, 0), (supplier(5), 4, 3)];
+        assert_eq!(excessive_disqualifications(&mostly_clean, 2), Some((5, vec![])));
+        // Fewer than four compared: no fence.
+        assert_eq!(excessive_disqualifications(&record[..3], 2), None);
+    }
+
+    #[test]
+    fn r048_flags_suppliers_winning_across_many_categories() {
+        // Categories 1, 1, 1, 2, 5 among suppliers with 20 tenders won: Q1 1, Q3 2, fence 3.5; only 5 reaches it.
+        let record = [
+            (supplier(1), 20, 1),
+            (supplier(2), 25, 1),
+            (supplier(3), 30, 1),
+            (supplier(4), 20, 2),
+            (supplier(5), 40, 5),
+            (supplier(6), 19, 9), // too few tenders to compare
+        ];
+        assert_eq!(heterogeneous_suppliers(&record, 20), Some((5, vec![supplier(5)])));
+        assert_eq!(heterogeneous_suppliers(&record, 30), None);
     }
 
     #[test]

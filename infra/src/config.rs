@@ -62,6 +62,8 @@ pub struct Settings {
     pub min_bidding_period: domain::tender::MinimumBiddingPeriod,
     /// Red flag R003: an open tender whose suppliers had fewer days than this to bid (`LUMBUNG_R003_MIN_DAYS`).
     pub short_submission_days: i64,
+    /// Red flag R048: suppliers are compared once they have won this many tenders (`LUMBUNG_R048_MIN_TENDERS`).
+    pub heterogeneous_min_tenders: u32,
 }
 
 /// Where e-mail goes and how hard the outbox worker tries.
@@ -156,6 +158,7 @@ impl Settings {
                 domain::tender::MinimumBiddingPeriod::DEFAULT_SECONDS,
             )?)),
             short_submission_days: number(&value, "LUMBUNG_R003_MIN_DAYS", 7)?,
+            heterogeneous_min_tenders: number(&value, "LUMBUNG_R048_MIN_TENDERS", 20)?,
             mail: MailSettings {
                 smtp_url: value("SMTP_URL"),
                 outbox_dir: value("LUMBUNG_OUTBOX_DIR").unwrap_or_else(|| "outbox".to_owned()).into(),

@@ -19,7 +19,10 @@ use uuid::Uuid;
 
 use crate::{
     catalogue::to_domain,
-    entities::{bid, demand_pool, lot, organisation, price_observation, price_reference, purchase_order, tender},
+    entities::{
+        app_user, bid, commodity, demand_pool, lot, organisation, price_observation, price_reference, purchase_order,
+        tender,
+    },
     error::ServiceResult,
     fixed_point::from_stored,
     ordering::OrderingService,
@@ -55,6 +58,29 @@ pub struct SupplierFlags {
     pub flags: Vec<String>,
 }
 
+/// A buyer (the office that ran the tenders) and its buyer-level flags.
+#[derive(Debug, Clone)]
+pub struct BuyerFlags {
+    pub buyer_id: Uuid,
+    pub name: String,
+    pub tenders: u32,
+    pub submitted_bids: u32,
+    pub disqualified_bids: u32,
+    pub flags: Vec<String>,
+}
+
+/// The office's settings for the flags that need one.
+#[derive(Debug, Clone, Copy)]
+pub struct RedFlagSettings {
+    /// R003: a submission period shorter than this is flagged (`LUMBUNG_R003_MIN_DAYS` for open procedures).
+    pub short_submission_period: chrono::Duration,
+    /// R048: suppliers are compared once they have won this many tenders (`LUMBUNG_R048_MIN_TENDERS`).
+    pub heterogeneous_min_tenders: u32,
+}
+
+/// R038 compares those with at least this many submitted bids (Cardinal's default).
+const R038_MIN_SUBMITTED_BIDS: u32 = 2;
+
 #[derive(Debug, Clone)]
 pub struct Concentration {
     pub commodity_id: Uuid,
@@ -70,6 +96,7 @@ pub struct Report {
     pub coverage: Vec<Coverage>,
     pub tenders: Vec<TenderFlags>,
     pub suppliers: Vec<SupplierFlags>,
+    pub buyers: Vec<BuyerFlags>,
     pub concentration: Vec<Concentration>,
 }
 
@@ -92,8 +119,7 @@ pub struct RedFlagService {
     db: DatabaseConnection,
     clock: Arc<dyn Clock>,
     ordering: OrderingService,
-    /// R003: a submission period shorter than this is flagged (`LUMBUNG_R003_MIN_DAYS` for open procedures).
-    short_submission_period: chrono::Duration,
+    settings: RedFlagSettings,
 }
 
 impl RedFlagService {
@@ -101,9 +127,66 @@ impl RedFlagService {
         db: DatabaseConnection,
         clock: Arc<dyn Clock>,
         ordering: OrderingService,
-        short_submission_period: chrono::Duration,
+        settings: RedFlagSettings,
     ) -> Self {
-        Self { db, clock, ordering, short_submission_period }
+        Self { db, clock, ordering, settings }
+    }
+
+    /// R038 per buyer: the office that ran each tender (its creator's organisation), over the tenders in scope.
+    async fn buyer_flags(
+        &self,
+        facts: &[(tender::Model, TenderFacts)],
+        bids: &[bid::Model],
+        report: &mut Report,
+    ) -> ServiceResult<()> {
+        let users: BTreeMap<Uuid, Uuid> = app_user::Entity::find()
+            .filter(app_user::Column::Id.is_in(facts.iter().map(|(row, _)| row.created_by)))
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(|u| (u.id, u.organisation_id))
+            .collect();
+        let buyer_of: BTreeMap<Uuid, Uuid> =
+            facts.iter().filter_map(|(row, _)| Some((row.id, *users.get(&row.created_by)?))).collect();
+        // Per buyer: tenders, submitted bids, disqualified bids.
+        let mut record: BTreeMap<Uuid, (u32, u32, u32)> = BTreeMap::new();
+        for buyer in buyer_of.values() {
+            record.entry(*buyer).or_default().0 += 1;
+        }
+        for b in bids.iter().filter(|b| b.status != BID_WITHDRAWN) {
+            let Some(buyer) = buyer_of.get(&b.tender_id) else { continue };
+            let entry = record.entry(*buyer).or_default();
+            entry.1 += 1;
+            entry.2 += u32::from(b.rank.is_none());
+        }
+        let rows: Vec<(Uuid, u32, u32)> = record.iter().map(|(id, (_, s, d))| (*id, *s, *d)).collect();
+        let flagged = red_flags::excessive_disqualifications(&rows, R038_MIN_SUBMITTED_BIDS);
+        let names: BTreeMap<Uuid, String> = organisation::Entity::find()
+            .filter(organisation::Column::Id.is_in(record.keys().copied()))
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(|o| (o.id, o.name))
+            .collect();
+        for (buyer_id, (tenders, submitted_bids, disqualified_bids)) in record {
+            let fired = flagged.as_ref().is_some_and(|(_, f)| f.contains(&buyer_id));
+            report.buyers.push(BuyerFlags {
+                buyer_id,
+                name: names.get(&buyer_id).cloned().unwrap_or_default(),
+                tenders,
+                submitted_bids,
+                disqualified_bids,
+                flags: if fired { vec!["R038".to_owned()] } else { vec![] },
+            });
+        }
+        let (computable, fired) = flagged.map_or((0, 0), |(n, f)| (n, f.len() as u64));
+        report.coverage.push(Coverage {
+            code: "R038-BUYER".into(),
+            name: "excessive disqualified bids (per buyer and procuring entity)".into(),
+            computable,
+            fired,
+        });
+        Ok(())
     }
 
     /// The report over tenders closed in `[from, to]` (all when open-ended).
@@ -181,7 +264,7 @@ impl RedFlagService {
                     lots: lot_facts,
                     submission_period: Some(row.deadline_at - opened),
                     // Every Lumbung tender is an open procedure.
-                    short_period_threshold: Some(self.short_submission_period),
+                    short_period_threshold: Some(self.settings.short_submission_period),
                 };
                 Ok((row, facts))
             })
@@ -216,15 +299,44 @@ impl RedFlagService {
             })
             .collect();
 
-        // Suppliers: R025 over their bids in scope, and their delivery record.
+        // Suppliers: R025 and R038 over their bids in scope, R048 over what they won, and their delivery record.
+        // Withdrawn bids are not submitted bids (as Cardinal reads them).
         let mut record: BTreeMap<Uuid, (u32, u32)> = BTreeMap::new();
+        let mut disqualified: BTreeMap<Uuid, u32> = BTreeMap::new();
         for b in bids.iter().filter(|b| b.status != BID_WITHDRAWN) {
             let entry = record.entry(b.supplier_id).or_default();
             entry.0 += 1;
             entry.1 += u32::from(b.awarded_quantity_e4.unwrap_or(0) > 0);
+            *disqualified.entry(b.supplier_id).or_default() += u32::from(b.rank.is_none());
         }
         let rows: Vec<(Uuid, u32, u32)> = record.iter().map(|(s, (b, w))| (*s, *b, *w)).collect();
         let losers = red_flags::frequent_losers(&rows);
+        let disqualification_rows: Vec<(Uuid, u32, u32)> =
+            record.iter().map(|(s, (b, _))| (*s, *b, disqualified.get(s).copied().unwrap_or(0))).collect();
+        let r038 = red_flags::excessive_disqualifications(&disqualification_rows, R038_MIN_SUBMITTED_BIDS);
+        let categories: BTreeMap<Uuid, String> = commodity::Entity::find()
+            .filter(commodity::Column::Id.is_in(facts.iter().map(|(row, _)| row.commodity_id)))
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(|c| (c.id, c.category))
+            .collect();
+        let category_of_tender: BTreeMap<Uuid, &String> =
+            facts.iter().filter_map(|(row, _)| Some((row.id, categories.get(&row.commodity_id)?))).collect();
+        let mut won: BTreeMap<Uuid, (std::collections::BTreeSet<Uuid>, std::collections::BTreeSet<&String>)> =
+            BTreeMap::new();
+        for b in bids.iter().filter(|b| b.awarded_quantity_e4.unwrap_or(0) > 0) {
+            let entry = won.entry(b.supplier_id).or_default();
+            entry.0.insert(b.tender_id);
+            entry.1.extend(category_of_tender.get(&b.tender_id).copied());
+        }
+        let won_rows: Vec<(Uuid, u32, u32)> = won
+            .iter()
+            .map(|(s, (tenders, kinds))| {
+                (*s, u32::try_from(tenders.len()).unwrap_or(u32::MAX), u32::try_from(kinds.len()).unwrap_or(u32::MAX))
+            })
+            .collect();
+        let r048 = red_flags::heterogeneous_suppliers(&won_rows, self.settings.heterogeneous_min_tenders);
         let performance = self.ordering.performance(actor, None, None).await?;
         let names: BTreeMap<Uuid, String> = organisation::Entity::find()
             .filter(
@@ -246,6 +358,12 @@ impl RedFlagService {
             let mut flags = Vec::new();
             if losers.as_ref().is_some_and(|l| l.contains(&supplier_id)) {
                 flags.push("R025".to_owned());
+            }
+            if r038.as_ref().is_some_and(|(_, flagged)| flagged.contains(&supplier_id)) {
+                flags.push("R038".to_owned());
+            }
+            if r048.as_ref().is_some_and(|(_, flagged)| flagged.contains(&supplier_id)) {
+                flags.push("R048".to_owned());
             }
             if let Some(rate) = delivery.filter(|p| p.deliveries > 0).and_then(|p| p.on_time_rate) {
                 late_computable += 1;
@@ -278,6 +396,21 @@ impl RedFlagService {
             computable: r025_computable,
             fired: losers.map_or(0, |l| l.len() as u64),
         });
+        let (r038_computable, r038_fired) = r038.as_ref().map_or((0, 0), |(n, f)| (*n, f.len() as u64));
+        report.coverage.push(Coverage {
+            code: "R038".into(),
+            name: "excessive disqualified bids (per supplier)".into(),
+            computable: r038_computable,
+            fired: r038_fired,
+        });
+        let (r048_computable, r048_fired) = r048.as_ref().map_or((0, 0), |(n, f)| (*n, f.len() as u64));
+        report.coverage.push(Coverage {
+            code: "R048".into(),
+            name: "supplier winning across unusually many commodity categories".into(),
+            computable: r048_computable,
+            fired: r048_fired,
+        });
+        self.buyer_flags(&facts, &bids, &mut report).await?;
         report.coverage.push(Coverage {
             code: "LMB-LATE".into(),
             name: "late deliveries: under 80% on time (per supplier)".into(),

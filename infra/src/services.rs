@@ -70,7 +70,10 @@ impl Services {
                 db.clone(),
                 clock.clone(),
                 ordering,
-                chrono::Duration::days(settings.short_submission_days),
+                crate::red_flags::RedFlagSettings {
+                    short_submission_period: chrono::Duration::days(settings.short_submission_days),
+                    heterogeneous_min_tenders: settings.heterogeneous_min_tenders,
+                },
             ),
             open_data: OpenData::new(
                 db.clone(),

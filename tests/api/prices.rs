@@ -310,7 +310,8 @@ async fn red_flags_report_their_coverage_and_the_season_tender_raises_only_its_s
         .gql(
             &season.agency,
             "{ tenderRedFlags { coverage { code computable fired } tenders { title fired flags { code fired } }
-               suppliers { name bids won flags } concentration { kecamatan hhi dominantSharePercent concentrated } } }",
+               suppliers { name bids won flags } buyers { name tenders submittedBids disqualifiedBids flags }
+               concentration { kecamatan hhi dominantSharePercent concentrated } } }",
             json!({}),
         )
         .await;
@@ -329,9 +330,14 @@ async fn red_flags_report_their_coverage_and_the_season_tender_raises_only_its_s
     for code in ["R018", "R028", "R036", "R035", "LMB-HET", "LMB-MAX"] {
         assert_eq!(coverage(code), json!({ "code": code, "computable": 1, "fired": 0 }));
     }
-    for code in ["R024", "R058", "R025"] {
+    // The outlier flags need four of a kind to compare: three suppliers bid, one office bought, nobody won 20 tenders.
+    for code in ["R024", "R058", "R025", "R038", "R038-BUYER", "R048"] {
         assert_eq!(coverage(code)["computable"], 0, "{code}");
     }
+    assert_eq!(
+        report["buyers"],
+        json!([{ "name": "Diskopindag Kota Malang", "tenders": 1, "submittedBids": 3, "disqualifiedBids": 0, "flags": [] }])
+    );
     // The scenario gives suppliers 2 days 4 hours, under R003's 7 days for an open procedure: the one flag it raises.
     assert_eq!(coverage("R003"), json!({ "code": "R003", "computable": 1, "fired": 1 }));
     assert_eq!(report["tenders"][0]["fired"], json!(["R003"]));

@@ -47,6 +47,17 @@ pub struct SupplierRedFlags {
     flags: Vec<String>,
 }
 
+/// An office that ran tenders, with its buyer-level flags (R038).
+#[derive(SimpleObject)]
+pub struct BuyerRedFlags {
+    buyer_id: ID,
+    name: String,
+    tenders: u32,
+    submitted_bids: u32,
+    disqualified_bids: u32,
+    flags: Vec<String>,
+}
+
 #[derive(SimpleObject)]
 pub struct MarketConcentration {
     commodity_id: ID,
@@ -63,6 +74,7 @@ pub struct RedFlagReport {
     coverage: Vec<FlagCoverage>,
     tenders: Vec<TenderRedFlags>,
     suppliers: Vec<SupplierRedFlags>,
+    buyers: Vec<BuyerRedFlags>,
     concentration: Vec<MarketConcentration>,
 }
 
@@ -107,6 +119,18 @@ impl From<red_flags::Report> for RedFlagReport {
                     on_time_rate: s.on_time_rate,
                     fill_rate: s.fill_rate,
                     flags: s.flags,
+                })
+                .collect(),
+            buyers: report
+                .buyers
+                .into_iter()
+                .map(|b| BuyerRedFlags {
+                    buyer_id: ID(b.buyer_id.to_string()),
+                    name: b.name,
+                    tenders: b.tenders,
+                    submitted_bids: b.submitted_bids,
+                    disqualified_bids: b.disqualified_bids,
+                    flags: b.flags,
                 })
                 .collect(),
             concentration: report
