@@ -497,6 +497,20 @@ impl OrderingService {
             .ok_or_else(|| ServiceError::internal("order without tender"))
     }
 
+    /// Who ends an order (short-close, close): the ordering cooperative or the agency, decided before any lookup so
+    /// that a supplier or an admin is refused the same way whether or not the order exists.
+    fn require_order_closer(actor: &Actor, verb: &str) -> ServiceResult<()> {
+        let allowed = match actor.organisation_kind {
+            OrganisationKind::Cooperative => actor.may(Permission::SubmitDemand),
+            _ => actor.may(Permission::ManageTendering),
+        };
+        if allowed {
+            Ok(())
+        } else {
+            Err(ServiceError::Forbidden(format!("only the ordering cooperative or the agency {verb} an order")))
+        }
+    }
+
     async fn set_status(
         connection: &impl ConnectionTrait,
         order: purchase_order::Model,
@@ -837,19 +851,11 @@ impl OrderingService {
         order_id: Uuid,
         reason: &str,
     ) -> ServiceResult<purchase_order::Model> {
+        Self::require_order_closer(actor, "short-closes")?;
         let reason = bounded_text("reason", reason, 3, 500)?;
         let txn = begin_write(&self.db).await?;
         let now = self.clock.now();
         let order = Self::order_for_update(&txn, actor, order_id).await?;
-        let allowed = match actor.organisation_kind {
-            OrganisationKind::Cooperative => actor.may(Permission::SubmitDemand),
-            _ => actor.may(Permission::ManageTendering),
-        };
-        if !allowed {
-            return Err(ServiceError::Forbidden(
-                "only the ordering cooperative or the agency short-closes an order".into(),
-            ));
-        }
         let to = status_of(&order)?.apply(OrderEvent::ShortClose)?;
         let lines = Self::lines_of(&txn, order.id).await?;
         let undelivered: Decimal = lines.iter().map(|l| progress(l).open_for_acceptance()).sum();
@@ -868,12 +874,10 @@ impl OrderingService {
 
     /// A delivered order is closed by its cooperative or the agency.
     pub async fn close(&self, actor: &Actor, order_id: Uuid) -> ServiceResult<purchase_order::Model> {
+        Self::require_order_closer(actor, "closes")?;
         let txn = begin_write(&self.db).await?;
         let now = self.clock.now();
         let order = Self::order_for_update(&txn, actor, order_id).await?;
-        if !(actor.may(Permission::SubmitDemand) || actor.may(Permission::ManageTendering)) {
-            return Err(ServiceError::Forbidden("only the ordering cooperative or the agency closes an order".into()));
-        }
         let to = status_of(&order)?.apply(OrderEvent::Close)?;
         let updated = Self::set_status(&txn, order, to, now, |o| o.closed_at = Set(Some(now))).await?;
         audit::record(&txn, now, AuditRecord::by(actor, "order.closed", "purchase_order", order_id, json!({}))).await?;

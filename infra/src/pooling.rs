@@ -488,7 +488,18 @@ impl PoolingService {
         }
     }
 
+    /// Who reads demand pools at all: cooperatives (those of their area), the agency and admins. Suppliers see the
+    /// tenders made from pools, never the pools (who asked for how much).
+    fn require_pool_reader(actor: &Actor) -> ServiceResult<()> {
+        actor.require(Permission::ViewTendering)?;
+        if actor.organisation_kind == OrganisationKind::Supplier {
+            return Err(ServiceError::Forbidden("suppliers see tenders, not demand pools".into()));
+        }
+        Ok(())
+    }
+
     pub async fn pool(&self, actor: &Actor, pool_id: Uuid) -> ServiceResult<Option<demand_pool::Model>> {
+        Self::require_pool_reader(actor)?;
         let Some(pool) = demand_pool::Entity::find_by_id(pool_id).one(&self.db).await? else {
             return Ok(None);
         };
@@ -497,16 +508,13 @@ impl PoolingService {
 
     /// Pools newest first: all for the agency and admins; for a cooperative, those covering its area.
     pub async fn pools(&self, actor: &Actor, page: PageRequest<Uuid>) -> ServiceResult<Page<demand_pool::Model>> {
-        actor.require(Permission::ViewTendering)?;
+        Self::require_pool_reader(actor)?;
         let mut query = demand_pool::Entity::find().order_by_desc(demand_pool::Column::Id);
         let cooperative = match actor.organisation_kind {
-            OrganisationKind::Agency | OrganisationKind::Platform => None,
             OrganisationKind::Cooperative => {
                 organisation::Entity::find_by_id(actor.organisation_id).one(&self.db).await?
             }
-            OrganisationKind::Supplier => {
-                return Err(ServiceError::Forbidden("suppliers see tenders, not demand pools".into()));
-            }
+            _ => None,
         };
         if let Some(cooperative) = &cooperative {
             query = query.filter(demand_pool::Column::City.eq(cooperative.city.clone().unwrap_or_default()));
