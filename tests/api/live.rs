@@ -175,6 +175,17 @@ async fn outbox_count(season: &Season) -> usize {
     usize::try_from(count).unwrap()
 }
 
+/// Messages of the outbox not yet recorded as sent.
+async fn unsent(season: &Season) -> u64 {
+    use infra::entities::outbox_message;
+    use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+    outbox_message::Entity::find()
+        .filter(outbox_message::Column::Status.ne(infra::notification::OUTBOX_SENT))
+        .count(&season.app.services.db)
+        .await
+        .unwrap()
+}
+
 /// Two server nodes on one PostgreSQL database: an event caused on one reaches subscribers on the other, and the
 /// outbox workers of both nodes send each message once. (SQLite is one node by design.)
 #[tokio::test]
@@ -215,7 +226,14 @@ async fn events_and_mail_cross_nodes_once_on_postgresql() {
     // clocks by days, which would end the leases of messages in flight.)
     let queued = outbox_count(&season).await;
     smtp.wait_for(queued, WAIT).await;
-    tokio::time::sleep(QUIET).await;
+    // Once every row says sent, no lease is left to end and neither worker can send one again.
+    for _ in 0..400 {
+        if unsent(&season).await == 0 {
+            break;
+        }
+        tokio::time::sleep(StdDuration::from_millis(25)).await;
+    }
+    assert_eq!(unsent(&season).await, 0);
     let received = smtp.received();
     let ids: std::collections::HashSet<String> = received.iter().filter_map(|m| m.header("Message-ID")).collect();
     assert!(queued > queued_before);
