@@ -17,6 +17,9 @@ pub enum RuleError {
     /// A deadline or cut-off has passed; nothing was written (`DEADLINE_PASSED`).
     #[error("{0}")]
     DeadlinePassed(String),
+    /// The thing does not exist for this caller (`NOT_FOUND`): what it was, e.g. `bid`.
+    #[error("{0} not found")]
+    NotFound(&'static str),
 }
 
 impl RuleError {

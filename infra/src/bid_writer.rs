@@ -19,10 +19,13 @@ use std::{
 use chrono::{DateTime, Utc};
 use domain::{
     access::Actor,
-    bid::{CommittedBid, Offer, commitment_hash},
+    bid::{
+        self as rules, BidCommand, BidStatus, BiddingTender, CommittedBid, Offer, OfferTerms, ProposedOffer, StoredBid,
+        Transition, VersionAction, commitment_hash,
+    },
     clock::Clock,
     notification::{Notice, NotificationKind},
-    tender::{self as rules, BiddingPeriod, TenderStatus},
+    tender::{BiddingPeriod, TenderStatus},
 };
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, IntoActiveModel, JoinType, QueryFilter,
@@ -41,7 +44,7 @@ use crate::{
     fixed_point::{from_stored, to_stored},
     idempotency::IdempotencyKey,
     notification::{self, EventBus, Subject, Topic},
-    tendering::{BID_ACTIVE, BID_WITHDRAWN, BidReceipt, OfferInput, recorded_offer},
+    tendering::{BidReceipt, recorded_offer},
     tokens::new_opaque_token,
 };
 
@@ -55,8 +58,8 @@ const QUEUE_CAPACITY: usize = 4096;
 /// What a supplier asks to do with a bid.
 #[derive(Debug, Clone, Copy)]
 pub enum BidAction {
-    Submit { lot_id: Uuid, offer: OfferInput },
-    Revise { bid_id: Uuid, offer: OfferInput },
+    Submit { lot_id: Uuid, offer: ProposedOffer },
+    Revise { bid_id: Uuid, offer: ProposedOffer },
     Withdraw { bid_id: Uuid },
 }
 
@@ -319,51 +322,50 @@ impl Batch {
         let lot = self.lots.get(&lot_id).cloned().ok_or_else(|| ServiceError::NotFound("lot".into()))?;
         let tender =
             self.tenders.get(&lot.tender_id).cloned().ok_or_else(|| ServiceError::internal("lot without tender"))?;
-        let status = TenderStatus::parse(&tender.status)?;
-        if status == TenderStatus::Draft {
-            return Err(ServiceError::NotFound("lot".into()));
-        }
-        if !self.sells.contains(&(actor.organisation_id, tender.commodity_id)) {
-            return Err(ServiceError::Forbidden(
-                "your organisation is not verified for this commodity's category".into(),
-            ));
-        }
+        let bidding = BiddingTender {
+            status: TenderStatus::parse(&tender.status)?,
+            period: BiddingPeriod::parse(tender.bidding_start_at, tender.deadline_at)?,
+            terms: OfferTerms {
+                lot_quantity: from_stored(lot.quantity_e4),
+                partial_bids_allowed: tender.partial_bids_allowed,
+                min_partial_quantity: tender.min_partial_quantity_e4.map(from_stored),
+            },
+            supplier_sells: self.sells.contains(&(actor.organisation_id, tender.commodity_id)),
+        };
+        // Who may bid at all is judged before a retry's first answer is looked up; the rest after.
+        rules::check_access(&bidding)?;
         if let Some(key) = &request.key
             && let Some(receipt) = self.recall(key)?
         {
             return Ok(receipt);
         }
-        let period = BiddingPeriod::parse(tender.bidding_start_at, tender.deadline_at)?;
-        rules::check_bidding_open(status, &period, self.now)?;
-        let (bid_id, version, action, offer, bid_status) = match (request.action, current) {
-            (BidAction::Submit { offer, .. }, _) => {
-                let offer = parse_offer(&tender, &lot, offer)?;
-                let existing = self.bid_on_lot.get(&(lot.id, actor.organisation_id)).and_then(|id| self.bids.get(id));
-                match existing {
-                    Some(bid) if bid.status == BID_ACTIVE => {
-                        return Err(ServiceError::Conflict(
-                            "you already have a bid on this lot: revise or withdraw it".into(),
-                        ));
-                    }
-                    Some(bid) => (bid.id, bid.version + 1, "SUBMITTED", offer, BID_ACTIVE),
-                    None => (Uuid::now_v7(), 1, "SUBMITTED", offer, BID_ACTIVE),
-                }
+        let (command, current) = match request.action {
+            BidAction::Submit { offer, .. } => {
+                let earlier = self.bid_on_lot.get(&(lot.id, actor.organisation_id)).and_then(|id| self.bids.get(id));
+                (BidCommand::Submit(offer), earlier.cloned())
             }
-            (BidAction::Revise { offer, .. }, Some(current)) => {
-                if current.status != BID_ACTIVE {
-                    return Err(ServiceError::Conflict("a withdrawn bid cannot be revised; submit a new one".into()));
-                }
-                (current.id, current.version + 1, "REVISED", parse_offer(&tender, &lot, offer)?, BID_ACTIVE)
-            }
-            (BidAction::Withdraw { .. }, Some(current)) => {
-                if current.status != BID_ACTIVE {
-                    return Err(ServiceError::Conflict("the bid is already withdrawn".into()));
-                }
-                (current.id, current.version + 1, "WITHDRAWN", recorded_offer(&current)?, BID_WITHDRAWN)
-            }
-            (_, None) => return Err(ServiceError::NotFound("bid".into())),
+            BidAction::Revise { offer, .. } => (BidCommand::Revise(offer), current),
+            BidAction::Withdraw { .. } => (BidCommand::Withdraw, current),
         };
-        let stored = self.stage(actor, &tender, &lot, bid_id, version, action, &offer, bid_status)?;
+        let stored_bid = current
+            .as_ref()
+            .map(|bid| {
+                Ok::<_, ServiceError>(StoredBid {
+                    status: BidStatus::parse(&bid.status)?,
+                    version: u32::try_from(bid.version)
+                        .map_err(|_| ServiceError::internal("a stored bid version is negative"))?,
+                })
+            })
+            .transpose()?;
+        let transition = rules::decide(stored_bid, command, &bidding, self.now)?;
+        // A withdrawal keeps the offer it withdraws.
+        let offer = match (transition.offer, &current) {
+            (Some(offer), _) => offer,
+            (None, Some(bid)) => recorded_offer(bid)?,
+            (None, None) => return Err(ServiceError::internal("a withdrawal without its bid")),
+        };
+        let bid_id = current.as_ref().map_or_else(Uuid::now_v7, |bid| bid.id);
+        let stored = self.stage(actor, &tender, &lot, bid_id, transition, &offer)?;
         if let Some(key) = &request.key {
             self.new_keys.push(key.row(&stored.id.to_string(), self.now));
             self.keyed_versions.insert(stored.id, stored.clone());
@@ -392,18 +394,18 @@ impl Batch {
         tender: &tender::Model,
         lot: &lot::Model,
         bid_id: Uuid,
-        version: i32,
-        action: &'static str,
+        transition: Transition,
         offer: &Offer,
-        bid_status: &str,
     ) -> ServiceResult<bid_version::Model> {
         let now = self.now;
+        let version = i32::try_from(transition.version).map_err(|_| ServiceError::internal("too many bid versions"))?;
+        let action = transition.action;
         let nonce = new_opaque_token();
         let hash = commitment_hash(&CommittedBid {
             tender_id: tender.id,
             lot_id: lot.id,
             supplier_id: actor.organisation_id,
-            version: u32::try_from(version).unwrap_or(0),
+            version: transition.version,
             offer,
             received_at: now,
             nonce: &nonce,
@@ -412,7 +414,7 @@ impl Batch {
             id: Uuid::now_v7(),
             bid_id,
             version,
-            action: action.into(),
+            action: action.as_str().into(),
             unit_price_e4: to_stored(offer.unit_price.value())?,
             quantity_e4: to_stored(offer.quantity.value())?,
             lead_time_days: i32::try_from(offer.lead_time_days).unwrap_or(i32::MAX),
@@ -441,7 +443,7 @@ impl Batch {
             rejection: None,
             created_at: now,
         });
-        bid.status = bid_status.into();
+        bid.status = transition.status.as_str().into();
         bid.version = stored.version;
         bid.unit_price_e4 = stored.unit_price_e4;
         bid.quantity_e4 = stored.quantity_e4;
@@ -456,13 +458,13 @@ impl Batch {
         }
 
         // The audit names the bid and its commitment, never its price or quantity.
-        let (audit_action, summary) = match action {
-            "WITHDRAWN" => ("bid.withdrawn", json!({ "tender": tender.id, "lot": lot.id, "version": version })),
-            _ => (
-                if action == "REVISED" { "bid.revised" } else { "bid.submitted" },
-                json!({ "tender": tender.id, "lot": lot.id, "version": version, "commitmentHash": stored.commitment_hash }),
-            ),
+        let summary = match action {
+            VersionAction::Withdrawn => json!({ "tender": tender.id, "lot": lot.id, "version": version }),
+            VersionAction::Submitted | VersionAction::Revised => {
+                json!({ "tender": tender.id, "lot": lot.id, "version": version, "commitmentHash": stored.commitment_hash })
+            }
         };
+        let audit_action = action.audit_action();
         self.audits.push(AuditRecord::by(actor, audit_action, "bid", bid_id, summary));
         let notice = Notice::BidReceived {
             tender_title: tender.title.clone(),
@@ -473,9 +475,9 @@ impl Batch {
             received_at: stored.received_at,
         };
         self.receipts.push((notice, actor.organisation_id, bid_id));
-        if action != "REVISED" {
+        if action.changes_count() {
             // The bid count moved: the agency's subscribers hear of it (a count, no amount).
-            self.events.push((Topic::Bids, tender.id, json!({ "action": action })));
+            self.events.push((Topic::Bids, tender.id, json!({ "action": action.as_str() })));
         }
         self.versions.push(stored.clone());
         Ok(stored)
@@ -535,16 +537,4 @@ impl Batch {
         events.publish_each(txn, self.now, self.events).await?;
         Ok(())
     }
-}
-
-fn parse_offer(tender: &tender::Model, lot: &lot::Model, offer: OfferInput) -> ServiceResult<Offer> {
-    Ok(Offer::parse(
-        offer.unit_price,
-        offer.quantity,
-        offer.lead_time_days,
-        offer.validity_days,
-        from_stored(lot.quantity_e4),
-        tender.partial_bids_allowed,
-        tender.min_partial_quantity_e4.map(from_stored),
-    )?)
 }

@@ -60,6 +60,7 @@ impl From<RuleError> for ServiceError {
             RuleError::InvalidTransition(message) => Self::Conflict(message),
             RuleError::Forbidden(message) => Self::Forbidden(message),
             RuleError::DeadlinePassed(message) => Self::DeadlinePassed(message),
+            RuleError::NotFound(what) => Self::NotFound(what.into()),
         }
     }
 }

@@ -10,6 +10,7 @@ use std::{collections::BTreeMap, sync::Arc};
 use chrono::{DateTime, Utc};
 use domain::{
     access::{Actor, Permission},
+    bid::BidStatus,
     clock::Clock,
     commodity::Unit,
     purchase_order::OrderStatus,
@@ -28,7 +29,7 @@ use crate::{
     },
     error::ServiceResult,
     fixed_point::from_stored,
-    tendering::{BID_WITHDRAWN, effective_status},
+    tendering::effective_status,
 };
 
 const BIDS_EXTENSION: &str =
@@ -194,7 +195,7 @@ impl Process {
         }
         if self.evaluated() {
             let mut tenderers: Vec<Uuid> =
-                self.bids.iter().filter(|b| b.status != BID_WITHDRAWN).map(|b| b.supplier_id).collect();
+                self.bids.iter().filter(|b| b.status != BidStatus::Withdrawn.as_str()).map(|b| b.supplier_id).collect();
             tenderers.sort_unstable();
             tenderers.dedup();
             section["numberOfTenderers"] = json!(tenderers.len());
@@ -208,8 +209,8 @@ impl Process {
         let mut statistics = Vec::new();
         for l in &self.lots {
             let of_lot: Vec<&bid::Model> = self.bids.iter().filter(|b| b.lot_id == l.id).collect();
-            let submitted = of_lot.iter().filter(|b| b.status != BID_WITHDRAWN).count();
-            let valid = of_lot.iter().filter(|b| b.status != BID_WITHDRAWN && b.rank.is_some()).count();
+            let submitted = of_lot.iter().filter(|b| b.status != BidStatus::Withdrawn.as_str()).count();
+            let valid = of_lot.iter().filter(|b| b.status != BidStatus::Withdrawn.as_str() && b.rank.is_some()).count();
             statistics.push(json!({ "id": format!("lot-{}-bids", l.number), "measure": "bids", "value": submitted, "relatedLot": format!("lot-{}", l.number) }));
             statistics.push(json!({ "id": format!("lot-{}-valid", l.number), "measure": "validBids", "value": valid, "relatedLot": format!("lot-{}", l.number) }));
         }
@@ -217,7 +218,7 @@ impl Process {
             .bids
             .iter()
             .map(|b| {
-                let status = if b.status == BID_WITHDRAWN {
+                let status = if b.status == BidStatus::Withdrawn.as_str() {
                     "withdrawn"
                 } else if b.rank.is_some() {
                     "valid"

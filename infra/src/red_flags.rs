@@ -7,6 +7,7 @@ use std::{collections::BTreeMap, sync::Arc};
 use chrono::{DateTime, Utc};
 use domain::{
     access::{Actor, Permission},
+    bid::BidStatus,
     clock::{Clock, date_in_wib},
     commodity::{Place, PriceKind, applicable_price},
     price_stats,
@@ -27,7 +28,6 @@ use crate::{
     fixed_point::from_stored,
     ordering::OrderingService,
     prices::SOURCE_AWARD,
-    tendering::BID_WITHDRAWN,
 };
 
 #[derive(Debug, Clone)]
@@ -153,7 +153,7 @@ impl RedFlagService {
         for buyer in buyer_of.values() {
             record.entry(*buyer).or_default().0 += 1;
         }
-        for b in bids.iter().filter(|b| b.status != BID_WITHDRAWN) {
+        for b in bids.iter().filter(|b| b.status != BidStatus::Withdrawn.as_str()) {
             let Some(buyer) = buyer_of.get(&b.tender_id) else { continue };
             let entry = record.entry(*buyer).or_default();
             entry.1 += 1;
@@ -250,8 +250,8 @@ impl RedFlagService {
                             .map(|b| BidFacts {
                                 supplier_id: b.supplier_id,
                                 unit_price: from_stored(b.unit_price_e4),
-                                withdrawn: b.status == BID_WITHDRAWN,
-                                disqualified: b.status != BID_WITHDRAWN && b.rank.is_none(),
+                                withdrawn: b.status == BidStatus::Withdrawn.as_str(),
+                                disqualified: b.status != BidStatus::Withdrawn.as_str() && b.rank.is_none(),
                                 awarded_quantity: from_stored(b.awarded_quantity_e4.unwrap_or(0)),
                             })
                             .collect(),
@@ -303,7 +303,7 @@ impl RedFlagService {
         // Withdrawn bids are not submitted bids (as Cardinal reads them).
         let mut record: BTreeMap<Uuid, (u32, u32)> = BTreeMap::new();
         let mut disqualified: BTreeMap<Uuid, u32> = BTreeMap::new();
-        for b in bids.iter().filter(|b| b.status != BID_WITHDRAWN) {
+        for b in bids.iter().filter(|b| b.status != BidStatus::Withdrawn.as_str()) {
             let entry = record.entry(b.supplier_id).or_default();
             entry.0 += 1;
             entry.1 += u32::from(b.awarded_quantity_e4.unwrap_or(0) > 0);

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use domain::{
     access::{Actor, Permission},
     allocation::{self, AwardedSupply, DemandLine},
-    bid::{CommittedBid, Offer},
+    bid::{BidStatus, CommittedBid, Offer, ProposedOffer},
     clock::{Clock, date_in_wib},
     commodity::{Place, PriceKind, applicable_price},
     evaluation::{self, LotTerms, SubmittedBid},
@@ -41,8 +41,6 @@ use crate::{
     pagination::{Page, PageRequest},
 };
 
-pub const BID_ACTIVE: &str = "ACTIVE";
-pub const BID_WITHDRAWN: &str = "WITHDRAWN";
 const LOT_PENDING: &str = "PENDING";
 const LOT_AWARDED: &str = "AWARDED";
 const LOT_UNSUCCESSFUL: &str = "UNSUCCESSFUL";
@@ -65,14 +63,6 @@ pub struct TenderInput {
     pub deadline: DateTime<Utc>,
     /// One lot per kecamatan of the delivery points instead of one for the whole pool.
     pub lot_per_kecamatan: bool,
-}
-
-#[derive(Debug, Clone, Copy)]
-pub struct OfferInput {
-    pub unit_price: Decimal,
-    pub quantity: Decimal,
-    pub lead_time_days: i32,
-    pub validity_days: i32,
 }
 
 /// What a supplier gets back for every accepted bid, revision or withdrawal.
@@ -540,7 +530,7 @@ impl TenderingService {
                             .column(bid::Column::SupplierId)
                             .from(bid::Entity)
                             .and_where(bid::Column::TenderId.eq(row.id))
-                            .and_where(bid::Column::Status.eq(BID_ACTIVE))
+                            .and_where(bid::Column::Status.eq(BidStatus::Active.as_str()))
                             .to_owned(),
                     ),
                 )
@@ -574,7 +564,7 @@ impl TenderingService {
         let lots = lot::Entity::find().filter(lot::Column::TenderId.eq(row.id)).all(txn).await?;
         let bids = bid::Entity::find()
             .filter(bid::Column::TenderId.eq(row.id))
-            .filter(bid::Column::Status.eq(BID_ACTIVE))
+            .filter(bid::Column::Status.eq(BidStatus::Active.as_str()))
             .order_by_asc(bid::Column::Id)
             .all(txn)
             .await?;
@@ -643,7 +633,7 @@ impl TenderingService {
             .is_some())
     }
 
-    fn offer_fingerprint(target: Uuid, offer: &OfferInput) -> String {
+    fn offer_fingerprint(target: Uuid, offer: &ProposedOffer) -> String {
         format!(
             "{target}|{}|{}|{}|{}",
             offer.unit_price.normalize(),
@@ -658,7 +648,7 @@ impl TenderingService {
         &self,
         actor: &Actor,
         lot_id: Uuid,
-        offer: OfferInput,
+        offer: ProposedOffer,
         idempotency_key: Option<&str>,
     ) -> ServiceResult<BidReceipt> {
         actor.require(Permission::SubmitBids)?;
@@ -673,7 +663,7 @@ impl TenderingService {
         &self,
         actor: &Actor,
         bid_id: Uuid,
-        offer: OfferInput,
+        offer: ProposedOffer,
         idempotency_key: Option<&str>,
     ) -> ServiceResult<BidReceipt> {
         actor.require(Permission::SubmitBids)?;
@@ -765,7 +755,7 @@ impl TenderingService {
                     quantity: from_stored(b.quantity_e4),
                     lead_time_days: u32::try_from(b.lead_time_days).unwrap_or(0),
                     received_at: b.received_at,
-                    withdrawn: b.status == BID_WITHDRAWN,
+                    withdrawn: b.status == BidStatus::Withdrawn.as_str(),
                 })
                 .collect();
             let result = evaluation::evaluate(&terms, &submitted);
@@ -999,7 +989,7 @@ impl TenderingService {
         actor.require(Permission::ManageTendering)?;
         Ok(bid::Entity::find()
             .filter(bid::Column::TenderId.eq(tender_id))
-            .filter(bid::Column::Status.eq(BID_ACTIVE))
+            .filter(bid::Column::Status.eq(BidStatus::Active.as_str()))
             .count(&self.db)
             .await?)
     }

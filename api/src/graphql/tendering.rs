@@ -418,7 +418,7 @@ pub struct OfferInput {
     pub validity_days: i32,
 }
 
-impl From<&OfferInput> for service::OfferInput {
+impl From<&OfferInput> for domain::bid::ProposedOffer {
     fn from(offer: &OfferInput) -> Self {
         Self {
             unit_price: offer.unit_price,
