@@ -67,14 +67,41 @@ impl From<RuleError> for ServiceError {
 
 impl From<DbErr> for ServiceError {
     fn from(error: DbErr) -> Self {
-        if let Some(SqlErr::UniqueConstraintViolation(_)) = error.sql_err() {
-            return Self::Conflict("that already exists".into());
+        if let Some(SqlErr::UniqueConstraintViolation(detail)) = error.sql_err() {
+            return Self::Conflict(what_already_exists(&detail).into());
         }
         if is_outage(&error) {
             return Self::Unavailable(error.into());
         }
         Self::Internal(error.into())
     }
+}
+
+/// What a unique-constraint violation says already exists, from the database's own message: SQLite names the table
+/// and columns (`UNIQUE constraint failed: bid.lot_id, bid.supplier_id`), PostgreSQL the constraint or index
+/// (`duplicate key value violates unique constraint "ix_bid_lot_id_supplier_id"`). Longer table names are matched
+/// first (`bid_version` before `bid`).
+fn what_already_exists(detail: &str) -> &'static str {
+    const KNOWN: [(&str, &str); 11] = [
+        ("bid_version", "this version of the bid already exists"),
+        ("fertiliser_allocation", "an RDKK allocation for this cooperative, commodity and season already exists"),
+        ("price_reference", "a price reference for this commodity, kind, area and date already exists"),
+        ("organisation_category", "the organisation is already verified for this category"),
+        ("idempotency_key", "this idempotency key was already used"),
+        ("invitation_token_hash", "this invitation already exists"),
+        ("app_user", "an account with this e-mail address already exists"),
+        ("commodity", "a commodity with this code already exists"),
+        ("published_price", "this month's price is already published"),
+        ("order_sequence", "this order number is already taken"),
+        ("bid", "this supplier already has a bid on this lot"),
+    ];
+    let detail = detail.to_ascii_lowercase();
+    let names = |table: &str| {
+        detail.contains(&format!("{table}."))
+            || detail.contains(&format!("\"{table}_"))
+            || detail.contains(&format!("ix_{table}_"))
+    };
+    KNOWN.iter().find(|(table, _)| names(table)).map_or("that already exists", |(_, message)| message)
 }
 
 /// Whether a database error means the database cannot be reached (down, restarting, connections cut), as opposed to
@@ -99,3 +126,29 @@ fn is_outage(error: &DbErr) -> bool {
 }
 
 pub type ServiceResult<T> = Result<T, ServiceError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_unique_violation_names_what_already_exists_on_both_databases() {
+        let sqlite = "UNIQUE constraint failed: bid.lot_id, bid.supplier_id";
+        let postgres = "duplicate key value violates unique constraint \"ix_bid_lot_id_supplier_id\"";
+        assert_eq!(what_already_exists(sqlite), "this supplier already has a bid on this lot");
+        assert_eq!(what_already_exists(postgres), "this supplier already has a bid on this lot");
+        assert_eq!(
+            what_already_exists("UNIQUE constraint failed: bid_version.bid_id, bid_version.version"),
+            "this version of the bid already exists"
+        );
+        assert_eq!(
+            what_already_exists("duplicate key value violates unique constraint \"app_user_email_key\""),
+            "an account with this e-mail address already exists"
+        );
+        assert_eq!(
+            what_already_exists("UNIQUE constraint failed: commodity.code"),
+            "a commodity with this code already exists"
+        );
+        assert_eq!(what_already_exists("something else entirely"), "that already exists");
+    }
+}

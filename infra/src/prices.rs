@@ -762,11 +762,11 @@ impl PriceService {
         };
         let mut groups: BTreeMap<(NaiveDate, Option<(String, String)>), Moments> = BTreeMap::new();
         for row in &pooled {
-            groups.entry(key(row)).or_default().merge(&moments_of(row));
+            groups.entry(key(row)).or_default().merge(&moments_of(row)?);
         }
         let mut market_groups: BTreeMap<(NaiveDate, Option<(String, String)>), Moments> = BTreeMap::new();
         for row in &market {
-            market_groups.entry(key(row)).or_default().merge(&moments_of(row));
+            market_groups.entry(key(row)).or_default().merge(&moments_of(row)?);
         }
         // Markets are surveyed in a few kecamatan: where an area has none, its market price is the whole city's.
         let mut market_everywhere: BTreeMap<NaiveDate, Moments> = BTreeMap::new();
@@ -775,7 +775,7 @@ impl PriceService {
                 .rollups(commodity.id, SOURCE_SURVEY, reach_back, query.to, None, city_filter, false, period)
                 .await?
             {
-                market_everywhere.entry(query.period.start_of(row.day)).or_default().merge(&moments_of(&row));
+                market_everywhere.entry(query.period.start_of(row.day)).or_default().merge(&moments_of(&row)?);
             }
         }
         let references = price_reference::Entity::find()
@@ -1067,7 +1067,7 @@ impl PriceService {
                 .rollups(entry.commodity_id, SOURCE_AWARD, entry.month, end, None, None, false, Period::Month)
                 .await?
             {
-                moments.merge(&moments_of(&row));
+                moments.merge(&moments_of(&row)?);
             }
             // The pooled price is the quantity-weighted mean: a 5,372 kg line weighs more than an 88 kg one.
             out.push((commodity.clone(), entry.month, moments.weighted_mean(), moments.count));
@@ -1100,17 +1100,19 @@ struct RollupRow {
     above_ceiling: i64,
 }
 
-fn moments_of(row: &RollupRow) -> Moments {
-    Moments {
-        count: u64::try_from(row.observations).unwrap_or(0),
+fn moments_of(row: &RollupRow) -> ServiceResult<Moments> {
+    let count =
+        |value: i64| u64::try_from(value).map_err(|_| ServiceError::internal("a stored rollup count is negative"));
+    Ok(Moments {
+        count: count(row.observations)?,
         sum_price: from_stored(row.sum_price_e4),
         sum_price_squared: row.sum_price_squared,
         min_price: Some(from_stored(row.min_price_e4)),
         max_price: Some(from_stored(row.max_price_e4)),
         sum_quantity: from_stored(row.sum_quantity_e4),
         sum_amount: from_stored(row.sum_amount_e4),
-        count_above_ceiling: u64::try_from(row.above_ceiling).unwrap_or(0),
-    }
+        count_above_ceiling: count(row.above_ceiling)?,
+    })
 }
 
 /// A rupiah amount as surveys write it: `1780`, `1780.50`, or in Indonesian notation `Rp1.780` / `1.780,50`

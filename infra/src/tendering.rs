@@ -104,7 +104,7 @@ pub fn canonical_encoding_of(row: &bid::Model) -> ServiceResult<String> {
         tender_id: row.tender_id,
         lot_id: row.lot_id,
         supplier_id: row.supplier_id,
-        version: u32::try_from(row.version).unwrap_or(0),
+        version: u32::try_from(row.version).map_err(|_| ServiceError::internal("a stored bid version is negative"))?,
         offer: &offer,
         received_at: row.received_at,
         nonce: &row.nonce,
@@ -116,13 +116,17 @@ pub fn effective_status(row: &tender::Model, now: DateTime<Utc>) -> ServiceResul
     Ok(TenderStatus::parse(&row.status)?.at(row.deadline_at, now))
 }
 
-pub fn criterion_of(row: &tender::Model) -> AwardCriterion {
+pub fn criterion_of(row: &tender::Model) -> ServiceResult<AwardCriterion> {
     match row.criterion.as_str() {
-        "WEIGHTED_SCORE" => AwardCriterion::WeightedScore {
-            price_weight: u8::try_from(row.price_weight).unwrap_or(0),
-            lead_time_weight: u8::try_from(row.lead_time_weight).unwrap_or(0),
-        },
-        _ => AwardCriterion::LowestPrice,
+        "LOWEST_PRICE" => Ok(AwardCriterion::LowestPrice),
+        "WEIGHTED_SCORE" => {
+            let weight = |value: i16| {
+                u8::try_from(value).map_err(|_| ServiceError::internal("a stored award weight is out of range"))
+            };
+            Ok(AwardCriterion::weighted(weight(row.price_weight)?, weight(row.lead_time_weight)?)?)
+        }
+        // Never quietly "lowest price": a tender evaluated by the wrong rule awards the wrong bids.
+        other => Err(ServiceError::internal(format!("unknown stored award criterion {other:?}"))),
     }
 }
 
@@ -742,22 +746,26 @@ impl TenderingService {
                 max_unit_price: from_stored(lot_row.max_unit_price_e4),
                 partial_bids_allowed: row.partial_bids_allowed,
                 min_partial_quantity: row.min_partial_quantity_e4.map(from_stored),
-                min_responsive_bids: u32::try_from(row.min_responsive_bids).unwrap_or(1),
-                criterion: criterion_of(&row),
+                min_responsive_bids: u32::try_from(row.min_responsive_bids)
+                    .map_err(|_| ServiceError::internal("a stored minimum of responsive bids is negative"))?,
+                criterion: criterion_of(&row)?,
             };
             let submitted: Vec<SubmittedBid> = bids
                 .iter()
                 .filter(|b| b.lot_id == lot_row.id)
-                .map(|b| SubmittedBid {
-                    bid_id: b.id,
-                    supplier_id: b.supplier_id,
-                    unit_price: from_stored(b.unit_price_e4),
-                    quantity: from_stored(b.quantity_e4),
-                    lead_time_days: u32::try_from(b.lead_time_days).unwrap_or(0),
-                    received_at: b.received_at,
-                    withdrawn: b.status == BidStatus::Withdrawn.as_str(),
+                .map(|b| {
+                    Ok(SubmittedBid {
+                        bid_id: b.id,
+                        supplier_id: b.supplier_id,
+                        unit_price: from_stored(b.unit_price_e4),
+                        quantity: from_stored(b.quantity_e4),
+                        lead_time_days: u32::try_from(b.lead_time_days)
+                            .map_err(|_| ServiceError::internal("a stored lead time is negative"))?,
+                        received_at: b.received_at,
+                        withdrawn: BidStatus::parse(&b.status)? == BidStatus::Withdrawn,
+                    })
                 })
-                .collect();
+                .collect::<ServiceResult<_>>()?;
             let result = evaluation::evaluate(&terms, &submitted);
             for evaluated in &result.bids {
                 bid::Entity::update_many()

@@ -74,11 +74,11 @@ impl Tender {
         let loaded = ctx.data::<Loaders>()?.commodities.load_one(self.0.commodity_id).await.map_err(loader_error)?;
         Ok(loaded.map(Commodity))
     }
-    async fn criterion(&self) -> AwardCriterionKind {
-        match criterion_of(&self.0) {
+    async fn criterion(&self) -> async_graphql::Result<AwardCriterionKind> {
+        Ok(match criterion_of(&self.0).api()? {
             AwardCriterion::LowestPrice => AwardCriterionKind::LowestPrice,
             AwardCriterion::WeightedScore { .. } => AwardCriterionKind::WeightedScore,
-        }
+        })
     }
     /// Percent of the score from price (weighted-score tenders).
     async fn price_weight(&self) -> i16 {
@@ -515,8 +515,12 @@ impl TenderingMutation {
             criterion,
             partial_bids_allowed: input.partial_bids_allowed,
             min_partial_quantity: input.min_partial_quantity,
-            min_responsive_bids: u32::try_from(input.min_responsive_bids).unwrap_or(0),
-            acceptance_days: u32::try_from(input.acceptance_days).unwrap_or(0),
+            min_responsive_bids: u32::try_from(input.min_responsive_bids).map_err(|_| {
+                to_graphql(infra::ServiceError::bad_input("minResponsiveBids", "must be between 1 and 100"))
+            })?,
+            acceptance_days: u32::try_from(input.acceptance_days).map_err(|_| {
+                to_graphql(infra::ServiceError::bad_input("acceptanceDays", "must be between 1 and 30"))
+            })?,
             bidding_start: input.bidding_start,
             deadline: input.deadline,
             lot_per_kecamatan: input.lot_per_kecamatan,
