@@ -18,7 +18,10 @@ use serde::Deserialize;
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::{graphql::guard::Caller, http::AppState};
+use crate::{
+    graphql::guard::Caller,
+    state::{AppState, caller},
+};
 
 fn refusal(error: &ServiceError) -> Response {
     let status = match error {
@@ -39,7 +42,7 @@ fn refusal(error: &ServiceError) -> Response {
 }
 
 async fn actor(state: &AppState, headers: &HeaderMap) -> Result<Actor, Response> {
-    match crate::http::caller(&state.services, headers).await {
+    match caller(&state.services, headers).await {
         Caller::Actor(actor) => Ok(actor),
         Caller::Unavailable => {
             Err(refusal(&ServiceError::Unavailable(anyhow::anyhow!("the caller could not be loaded"))))

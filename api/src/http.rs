@@ -1,7 +1,7 @@
 //! The HTTP surface: `/graphql` (POST, and GET for queries and GraphiQL), `/graphql/ws` (subscriptions), health,
 //! readiness and metrics.
 
-use std::{sync::Arc, time::Instant};
+use std::time::Instant;
 
 use async_graphql::{
     BatchRequest, Data, Request as GraphqlRequest, Response as GraphqlResponse, ServerError, Variables,
@@ -18,8 +18,7 @@ use axum::{
     response::{Html, IntoResponse, Response},
     routing::get,
 };
-use infra::{ServiceError, config::Settings, services::Services};
-use metrics_exporter_prometheus::PrometheusHandle;
+use infra::{ServiceError, services::Services};
 use serde::Deserialize;
 use serde_json::json;
 use tower_http::{
@@ -28,29 +27,16 @@ use tower_http::{
     trace::{DefaultOnResponse, TraceLayer},
 };
 
-use crate::exports;
-use crate::graphql::{
-    LumbungSchema, build_schema,
-    error::assign_missing_codes,
-    guard::{Caller, DecisionLedger},
-    loaders::Loaders,
+pub use crate::state::AppState;
+use crate::{
+    exports,
+    graphql::{
+        error::assign_missing_codes,
+        guard::{Caller, DecisionLedger},
+        loaders::Loaders,
+    },
+    state::caller,
 };
-
-/// What every handler shares.
-#[derive(Clone)]
-pub struct AppState {
-    pub schema: LumbungSchema,
-    pub services: Services,
-    pub settings: Arc<Settings>,
-    pub metrics: PrometheusHandle,
-}
-
-impl AppState {
-    pub fn new(services: Services, settings: Settings, metrics: PrometheusHandle) -> Self {
-        let schema = build_schema(services.clone(), &settings.graphql, settings.is_production());
-        Self { schema, services, settings: Arc::new(settings), metrics }
-    }
-}
 
 const REQUEST_ID: &str = "x-request-id";
 
@@ -94,20 +80,6 @@ pub fn router(state: AppState) -> Router {
 fn error_response(status: StatusCode, code: &str, message: &str) -> Response {
     let body = json!({ "data": null, "errors": [{ "message": message, "extensions": { "code": code } }] });
     (status, Json(body)).into_response()
-}
-
-pub(crate) async fn caller(services: &Services, headers: &HeaderMap) -> Caller {
-    let Some(value) = headers.get(header::AUTHORIZATION) else {
-        return Caller::Anonymous;
-    };
-    let Some(token) = value.to_str().ok().and_then(|v| v.strip_prefix("Bearer ")).map(str::trim) else {
-        return Caller::Rejected("the Authorization header must be `Bearer <access token>`".into());
-    };
-    match services.identity.actor_for_access_token(token).await {
-        Ok(actor) => Caller::Actor(actor),
-        Err(ServiceError::Unavailable(_) | ServiceError::Internal(_)) => Caller::Unavailable,
-        Err(error) => Caller::Rejected(error.to_string()),
-    }
 }
 
 async fn execute(state: &AppState, headers: &HeaderMap, request: GraphqlRequest) -> Response {

@@ -4,4 +4,5 @@ pub mod exports;
 pub mod graphql;
 pub mod http;
 pub mod startup;
+pub mod state;
 pub mod telemetry;

@@ -39,6 +39,16 @@ impl Role {
             .find(|role| role.as_str() == value)
             .ok_or_else(|| RuleError::invalid("role", format!("unknown role {value:?}")))
     }
+
+    /// The role every user of this kind of organisation holds.
+    pub fn for_kind(kind: OrganisationKind) -> Self {
+        match kind {
+            OrganisationKind::Cooperative => Self::CoopStaff,
+            OrganisationKind::Supplier => Self::SupplierSales,
+            OrganisationKind::Agency => Self::AgencyAnalyst,
+            OrganisationKind::Platform => Self::PlatformAdmin,
+        }
+    }
 }
 
 /// Something a caller may be allowed to do. Every query and mutation names the permission it needs.
@@ -195,7 +205,7 @@ mod tests {
             organisation_id: Uuid::from_u128(1),
             organisation_kind: kind,
             organisation_status: status,
-            role: kind.role(),
+            role: Role::for_kind(kind),
             is_organisation_admin: admin,
         }
     }

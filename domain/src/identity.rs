@@ -2,6 +2,32 @@
 
 use crate::RuleError;
 
+/// A user's account state, separate from their organisation's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum UserStatus {
+    Active,
+    /// Invited by an organisation admin; becomes active when the invitation is accepted.
+    Invited,
+}
+
+impl UserStatus {
+    pub const ALL: [Self; 2] = [Self::Active, Self::Invited];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "ACTIVE",
+            Self::Invited => "INVITED",
+        }
+    }
+
+    pub fn parse(value: &str) -> Result<Self, RuleError> {
+        Self::ALL
+            .into_iter()
+            .find(|status| status.as_str() == value)
+            .ok_or_else(|| RuleError::invalid("status", format!("unknown user status {value:?}")))
+    }
+}
+
 /// Trims `value` and checks its length in characters and that it holds no control characters.
 pub fn bounded_text(field: &'static str, value: &str, min: usize, max: usize) -> Result<String, RuleError> {
     let trimmed = value.trim();

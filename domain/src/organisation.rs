@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{RuleError, access::Role, identity::bounded_text};
+use crate::{RuleError, identity::bounded_text};
 
 /// What kind of party an organisation is in the marketplace.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -19,16 +19,6 @@ pub enum OrganisationKind {
 
 impl OrganisationKind {
     pub const ALL: [Self; 4] = [Self::Cooperative, Self::Supplier, Self::Agency, Self::Platform];
-
-    /// The role every user of this kind of organisation holds.
-    pub fn role(self) -> Role {
-        match self {
-            Self::Cooperative => Role::CoopStaff,
-            Self::Supplier => Role::SupplierSales,
-            Self::Agency => Role::AgencyAnalyst,
-            Self::Platform => Role::PlatformAdmin,
-        }
-    }
 
     /// Only cooperatives and suppliers sign themselves up; the agency and platform are created by an admin.
     pub fn may_self_register(self) -> bool {

@@ -3,7 +3,7 @@
 
 use chrono::NaiveDate;
 use domain::{
-    access::Actor,
+    access::{Actor, Role},
     commodity::{AreaScope, Category, PriceKind, Unit},
     organisation::{OrganisationKind, OrganisationStatus},
 };
@@ -306,7 +306,7 @@ fn actor(organisation: &crate::entities::organisation::Model, user: &crate::enti
         organisation_id: organisation.id,
         organisation_kind: kind,
         organisation_status: OrganisationStatus::Verified,
-        role: kind.role(),
+        role: Role::for_kind(kind),
         is_organisation_admin: user.is_organisation_admin,
     }
 }

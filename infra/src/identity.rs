@@ -7,7 +7,7 @@ use domain::{
     access::{Actor, Permission, Role},
     clock::Clock,
     commodity::Category,
-    identity::{Email, Password, bounded_text, optional_text, person_name},
+    identity::{Email, Password, UserStatus, bounded_text, optional_text, person_name},
     login_throttle::LoginThrottle,
     organisation::{OrganisationKind, OrganisationStatus, ReviewDecision, organisation_name, review_reason},
 };
@@ -28,11 +28,6 @@ use crate::{
     password,
     tokens::{AccessTokens, new_opaque_token, token_hash},
 };
-
-/// A user's account state, separate from their organisation's.
-pub const USER_ACTIVE: &str = "ACTIVE";
-/// Invited by an organisation admin; becomes active when the invitation is accepted.
-pub const USER_INVITED: &str = "INVITED";
 
 const INVITATION_LIFETIME_DAYS: i64 = 7;
 
@@ -281,9 +276,9 @@ impl IdentityService {
             organisation_id: Set(organisation.id),
             email: Set(valid.email.as_str().into()),
             name: Set(valid.user_name),
-            role: Set(valid.kind.role().as_str().into()),
+            role: Set(Role::for_kind(valid.kind).as_str().into()),
             is_organisation_admin: Set(true),
-            status: Set(USER_ACTIVE.into()),
+            status: Set(UserStatus::Active.as_str().into()),
             password_hash: Set(Some(password_hash)),
             invitation_token_hash: Set(None),
             invitation_expires_at: Set(None),
@@ -351,7 +346,7 @@ impl IdentityService {
             name: Set(name),
             role: Set(Role::PlatformAdmin.as_str().into()),
             is_organisation_admin: Set(true),
-            status: Set(USER_ACTIVE.into()),
+            status: Set(UserStatus::Active.as_str().into()),
             password_hash: Set(Some(password_hash)),
             invitation_token_hash: Set(None),
             invitation_expires_at: Set(None),
@@ -451,7 +446,7 @@ impl IdentityService {
         let user = app_user::Entity::find().filter(app_user::Column::Email.eq(email.as_str())).one(&self.db).await?;
         let stored_hash = user.as_ref().and_then(|u| u.password_hash.clone());
         let password_matches = password::verify(stored_hash, candidate_password.to_owned()).await;
-        let Some(user) = user.filter(|u| password_matches && u.status == USER_ACTIVE) else {
+        let Some(user) = user.filter(|u| password_matches && u.status == UserStatus::Active.as_str()) else {
             self.record_failed_login(&email_key, now).await?;
             return Err(ServiceError::Unauthenticated("invalid e-mail or password".into()));
         };
@@ -575,7 +570,8 @@ impl IdentityService {
         }
         let user = app_user::Entity::find_by_id(stored.user_id).one(&txn).await?.ok_or_else(rejected)?;
         let organisation = self.organisation_of(&user).await?;
-        if user.status != USER_ACTIVE || !OrganisationStatus::parse(&organisation.status)?.may_log_in() {
+        if user.status != UserStatus::Active.as_str() || !OrganisationStatus::parse(&organisation.status)?.may_log_in()
+        {
             return Err(rejected());
         }
         let session = self.start_session(&txn, user, stored.family_id, now).await?;
@@ -626,7 +622,7 @@ impl IdentityService {
             .ok_or_else(gone)?;
         let organisation = organisation.ok_or_else(gone)?;
         let organisation_status = OrganisationStatus::parse(&organisation.status)?;
-        if user.status != USER_ACTIVE || !organisation_status.may_log_in() {
+        if user.status != UserStatus::Active.as_str() || !organisation_status.may_log_in() {
             return Err(gone());
         }
         Ok(Actor {
@@ -662,9 +658,9 @@ impl IdentityService {
             organisation_id: Set(actor.organisation_id),
             email: Set(email.as_str().into()),
             name: Set(name),
-            role: Set(actor.organisation_kind.role().as_str().into()),
+            role: Set(Role::for_kind(actor.organisation_kind).as_str().into()),
             is_organisation_admin: Set(organisation_admin),
-            status: Set(USER_INVITED.into()),
+            status: Set(UserStatus::Invited.as_str().into()),
             password_hash: Set(None),
             invitation_token_hash: Set(Some(token_hash(&token))),
             invitation_expires_at: Set(Some(expires_at)),
@@ -686,13 +682,13 @@ impl IdentityService {
         let txn = begin_write(&self.db).await?;
         let invited = app_user::Entity::find()
             .filter(app_user::Column::InvitationTokenHash.eq(token_hash(token)))
-            .filter(app_user::Column::Status.eq(USER_INVITED))
+            .filter(app_user::Column::Status.eq(UserStatus::Invited.as_str()))
             .one(&txn)
             .await?
             .filter(|user| user.invitation_expires_at.is_some_and(|expiry| expiry > now))
             .ok_or_else(|| ServiceError::Unauthenticated("the invitation is invalid or has expired".into()))?;
         let mut accepted = invited.into_active_model();
-        accepted.status = Set(USER_ACTIVE.into());
+        accepted.status = Set(UserStatus::Active.as_str().into());
         accepted.password_hash = Set(Some(password_hash));
         accepted.invitation_token_hash = Set(None);
         accepted.invitation_expires_at = Set(None);

@@ -10,6 +10,7 @@ use std::{sync::Arc, time::Duration};
 use chrono::{DateTime, Utc};
 use domain::{
     access::Actor,
+    identity::UserStatus,
     notification::{Notice, NotificationKind},
 };
 use sea_orm::{
@@ -26,7 +27,6 @@ use crate::{
     db::WriteTransaction,
     entities::{app_user, live_event, notification_opt_out, outbox_message},
     error::ServiceResult,
-    identity::USER_ACTIVE,
 };
 
 pub const OUTBOX_PENDING: &str = "PENDING";
@@ -112,7 +112,7 @@ async fn addressed(
 fn receiving(kind: NotificationKind, which: sea_orm::sea_query::SimpleExpr) -> sea_orm::Select<app_user::Entity> {
     let query = app_user::Entity::find()
         .filter(which)
-        .filter(app_user::Column::Status.eq(USER_ACTIVE))
+        .filter(app_user::Column::Status.eq(UserStatus::Active.as_str()))
         .order_by_asc(app_user::Column::OrganisationId)
         .order_by_asc(app_user::Column::Id);
     if !kind.is_optional() {

@@ -429,6 +429,26 @@ pub struct OrderingService {
     events: EventBus,
 }
 
+/// Each head (a dispatch, a confirmation) with its lines, in the heads' order, in one pass over the lines.
+fn with_their_lines<H, L>(
+    heads: Vec<H>,
+    lines: Vec<L>,
+    id_of: impl Fn(&H) -> Uuid,
+    head_of: impl Fn(&L) -> Uuid,
+) -> Vec<(H, Vec<L>)> {
+    let mut by_head: std::collections::HashMap<Uuid, Vec<L>> = std::collections::HashMap::new();
+    for line in lines {
+        by_head.entry(head_of(&line)).or_default().push(line);
+    }
+    heads
+        .into_iter()
+        .map(|head| {
+            let own = by_head.remove(&id_of(&head)).unwrap_or_default();
+            (head, own)
+        })
+        .collect()
+}
+
 /// The orders that count ([`OrderStatus::counts`]): the award that stands, what is owed, how suppliers perform.
 pub(crate) fn counting_orders() -> sea_orm::Select<purchase_order::Entity> {
     purchase_order::Entity::find()
@@ -1070,13 +1090,7 @@ impl OrderingService {
             .filter(dispatch_line::Column::DispatchId.is_in(dispatches.iter().map(|d| d.id)))
             .all(&self.db)
             .await?;
-        Ok(dispatches
-            .into_iter()
-            .map(|d| {
-                let mine = lines.iter().filter(|l| l.dispatch_id == d.id).cloned().collect();
-                (d, mine)
-            })
-            .collect())
+        Ok(with_their_lines(dispatches, lines, |d| d.id, |l| l.dispatch_id))
     }
 
     /// Delivery confirmations of many orders with their lines, in two statements.
@@ -1093,13 +1107,7 @@ impl OrderingService {
             .filter(confirmation_line::Column::ConfirmationId.is_in(confirmations.iter().map(|c| c.id)))
             .all(&self.db)
             .await?;
-        Ok(confirmations
-            .into_iter()
-            .map(|c| {
-                let mine = lines.iter().filter(|l| l.confirmation_id == c.id).cloned().collect();
-                (c, mine)
-            })
-            .collect())
+        Ok(with_their_lines(confirmations, lines, |c| c.id, |l| l.confirmation_id))
     }
 
     /// Amounts due (accepted × unit price) per cooperative and supplier, as the actor may see them.
