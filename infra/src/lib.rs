@@ -2,7 +2,6 @@
 //! configuration and the clock. Each use case here runs in one database transaction and calls the rules in `domain`.
 
 pub mod audit;
-pub mod bid_writer;
 pub mod catalogue;
 pub mod clock;
 pub mod config;

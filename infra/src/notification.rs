@@ -74,7 +74,7 @@ pub async fn recipients(
         .await
 }
 
-/// As [`recipients`], grouped by organisation: one query for a batch of senders (see [`crate::bid_writer`]).
+/// As [`recipients`], grouped by organisation: one query for a batch of senders (see the bid writer in `tendering::bids`).
 pub async fn recipients_by_organisation(
     connection: &impl ConnectionTrait,
     kind: NotificationKind,

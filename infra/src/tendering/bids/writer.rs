@@ -35,6 +35,7 @@ use serde_json::json;
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
+use super::{BidReceipt, recorded_offer};
 use crate::{
     ServiceError,
     audit::{self, AuditRecord},
@@ -44,7 +45,6 @@ use crate::{
     fixed_point::{from_stored, to_stored},
     idempotency::IdempotencyKey,
     notification::{self, EventBus, Subject, Topic},
-    tendering::{BidReceipt, recorded_offer},
     tokens::new_opaque_token,
 };
 
