@@ -6,6 +6,7 @@ use uuid::Uuid;
 use crate::{
     RuleError,
     organisation::{OrganisationKind, OrganisationStatus},
+    tender::TenderStatus,
 };
 
 /// A user's role, fixed by the kind of organisation they belong to.
@@ -175,6 +176,54 @@ impl Actor {
     pub fn may_view_organisation(&self, target: Uuid) -> bool {
         target == self.organisation_id || self.may(Permission::ViewAllOrganisations)
     }
+
+    /// Whether this actor may see a tender at all. `concerned`: for a supplier, that it is verified for the tender's
+    /// category; for a cooperative, that it has demand in the tender's pool (the agency and admins see every one).
+    /// A draft exists for nobody but the office.
+    pub fn may_view_tender(&self, status: TenderStatus, concerned: bool) -> bool {
+        match self.organisation_kind {
+            OrganisationKind::Agency | OrganisationKind::Platform => true,
+            OrganisationKind::Supplier => status != TenderStatus::Draft && concerned,
+            OrganisationKind::Cooperative => concerned,
+        }
+    }
+
+    /// Whether this actor, who may see the tender, sees an opened bid on it: nobody while bids are sealed (open,
+    /// draft, cancelled); once closed the agency and admins all of them; a supplier its own and, after the award,
+    /// the winning ones; a cooperative the winning ones after the award.
+    pub fn sees_opened_bid(&self, status: TenderStatus, bidder: Uuid, won: bool) -> bool {
+        if status.bids_sealed() {
+            return false;
+        }
+        if self.may(Permission::ManageTendering) || self.organisation_kind == OrganisationKind::Platform {
+            return true;
+        }
+        bidder == self.organisation_id || (status == TenderStatus::Awarded && won)
+    }
+
+    /// Which of a tender's allocations this actor, who may see the tender, reads.
+    pub fn allocation_scope(&self, status: TenderStatus) -> AllocationScope {
+        if status.bids_sealed() {
+            return AllocationScope::Nothing;
+        }
+        match self.organisation_kind {
+            OrganisationKind::Agency | OrganisationKind::Platform => AllocationScope::All,
+            _ if status != TenderStatus::Awarded => AllocationScope::Nothing,
+            OrganisationKind::Cooperative => AllocationScope::OfCooperative(self.organisation_id),
+            OrganisationKind::Supplier => AllocationScope::OfSupplier(self.organisation_id),
+        }
+    }
+}
+
+/// Which allocations of a tender a caller reads (see [`Actor::allocation_scope`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AllocationScope {
+    Nothing,
+    All,
+    /// Those of this cooperative's demand.
+    OfCooperative(Uuid),
+    /// Those this supplier serves.
+    OfSupplier(Uuid),
 }
 
 fn describe(permission: Permission) -> &'static str {
@@ -198,6 +247,74 @@ fn describe(permission: Permission) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn caller(kind: OrganisationKind, organisation: u128) -> Actor {
+        Actor {
+            user_id: Uuid::from_u128(1000 + organisation),
+            organisation_id: Uuid::from_u128(organisation),
+            organisation_kind: kind,
+            organisation_status: OrganisationStatus::Verified,
+            role: Role::for_kind(kind),
+            is_organisation_admin: true,
+        }
+    }
+
+    #[test]
+    fn who_sees_a_tender() {
+        use OrganisationKind::*;
+        for status in TenderStatus::ALL {
+            assert!(caller(Agency, 1).may_view_tender(status, false));
+            assert!(caller(Platform, 1).may_view_tender(status, false));
+            assert_eq!(caller(Supplier, 1).may_view_tender(status, true), status != TenderStatus::Draft);
+            assert!(!caller(Supplier, 1).may_view_tender(status, false));
+            assert!(caller(Cooperative, 1).may_view_tender(status, true));
+            assert!(!caller(Cooperative, 1).may_view_tender(status, false));
+        }
+    }
+
+    #[test]
+    fn opened_bids_by_status_and_caller() {
+        use OrganisationKind::*;
+        let (bidder, other) = (Uuid::from_u128(7), Uuid::from_u128(8));
+        for status in TenderStatus::ALL {
+            let sealed = status.bids_sealed();
+            let awarded = status == TenderStatus::Awarded;
+            for (kind, organisation) in [(Agency, 1), (Platform, 2), (Supplier, 7), (Supplier, 9), (Cooperative, 3)] {
+                let actor = caller(kind, organisation);
+                for (who, won) in [(bidder, true), (bidder, false), (other, true), (other, false)] {
+                    let expected = !sealed
+                        && (matches!(kind, Agency | Platform) || who == actor.organisation_id || (awarded && won));
+                    assert_eq!(actor.sees_opened_bid(status, who, won), expected, "{kind:?} {status:?} {won}");
+                }
+            }
+        }
+        // The platform admin is in the sealed-bid loop like everyone else.
+        assert!(!caller(Platform, 2).sees_opened_bid(TenderStatus::Open, bidder, false));
+        assert!(!caller(Agency, 1).sees_opened_bid(TenderStatus::Cancelled, bidder, false));
+    }
+
+    #[test]
+    fn allocations_by_status_and_caller() {
+        use OrganisationKind::*;
+        for status in TenderStatus::ALL {
+            let scope = |kind, organisation| caller(kind, organisation).allocation_scope(status);
+            if status.bids_sealed() {
+                for kind in OrganisationKind::ALL {
+                    assert_eq!(scope(kind, 1), AllocationScope::Nothing);
+                }
+                continue;
+            }
+            assert_eq!(scope(Agency, 1), AllocationScope::All);
+            assert_eq!(scope(Platform, 1), AllocationScope::All);
+            let (coop, supplier) = if status == TenderStatus::Awarded {
+                (AllocationScope::OfCooperative(Uuid::from_u128(3)), AllocationScope::OfSupplier(Uuid::from_u128(7)))
+            } else {
+                (AllocationScope::Nothing, AllocationScope::Nothing)
+            };
+            assert_eq!(scope(Cooperative, 3), coop, "{status:?}");
+            assert_eq!(scope(Supplier, 7), supplier, "{status:?}");
+        }
+    }
 
     fn actor(kind: OrganisationKind, status: OrganisationStatus, admin: bool) -> Actor {
         Actor {

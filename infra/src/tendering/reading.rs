@@ -1,15 +1,17 @@
 //! What each caller may see of tenders, lots, bids and allocations, and when.
 
 use super::*;
+use domain::access::AllocationScope;
 
 impl TenderingService {
-    /// Whether the actor may see a tender at all.
+    /// Whether the actor may see a tender at all ([`Actor::may_view_tender`]); the one fact it needs is read here.
     pub(super) async fn may_view(&self, actor: &Actor, row: &tender::Model) -> ServiceResult<bool> {
         actor.require(Permission::ViewTendering)?;
-        Ok(match actor.organisation_kind {
+        let status = TenderStatus::parse(&row.status)?;
+        let concerned = match actor.organisation_kind {
             OrganisationKind::Agency | OrganisationKind::Platform => true,
             OrganisationKind::Supplier => {
-                TenderStatus::parse(&row.status)? != TenderStatus::Draft
+                status != TenderStatus::Draft
                     && Self::supplier_sells(&self.db, actor.organisation_id, row.commodity_id).await?
             }
             OrganisationKind::Cooperative => demand_line::Entity::find()
@@ -18,7 +20,8 @@ impl TenderingService {
                 .one(&self.db)
                 .await?
                 .is_some(),
-        })
+        };
+        Ok(actor.may_view_tender(status, concerned))
     }
 
     pub async fn tender(&self, actor: &Actor, tender_id: Uuid) -> ServiceResult<Option<tender::Model>> {
@@ -164,17 +167,9 @@ impl TenderingService {
         // Ranked bids first, in rank order, then the rejected ones; sorted here because the backends disagree on
         // where NULL ranks go.
         bids.sort_by_key(|b| (b.rank.is_none(), b.rank, b.received_at, b.id));
-        let awarded = status == TenderStatus::Awarded;
         Ok(bids
             .into_iter()
-            .filter(|b| {
-                if actor.may(Permission::ManageTendering) || actor.organisation_kind == OrganisationKind::Platform {
-                    return true;
-                }
-                let own = b.supplier_id == actor.organisation_id;
-                let winning = awarded && b.awarded_quantity_e4.is_some_and(|q| q > 0);
-                own || winning
-            })
+            .filter(|b| actor.sees_opened_bid(status, b.supplier_id, b.awarded_quantity_e4.is_some_and(|q| q > 0)))
             .collect())
     }
 
@@ -186,14 +181,14 @@ impl TenderingService {
             return Ok(vec![]);
         }
         let mut query = award_allocation::Entity::find().filter(award_allocation::Column::TenderId.eq(row.id));
-        match actor.organisation_kind {
-            OrganisationKind::Agency | OrganisationKind::Platform => {}
-            _ if status != TenderStatus::Awarded => return Ok(vec![]),
-            OrganisationKind::Cooperative => {
-                query = query.filter(award_allocation::Column::CooperativeId.eq(actor.organisation_id));
+        match actor.allocation_scope(status) {
+            AllocationScope::Nothing => return Ok(vec![]),
+            AllocationScope::All => {}
+            AllocationScope::OfCooperative(cooperative) => {
+                query = query.filter(award_allocation::Column::CooperativeId.eq(cooperative));
             }
-            OrganisationKind::Supplier => {
-                query = query.filter(award_allocation::Column::SupplierId.eq(actor.organisation_id));
+            AllocationScope::OfSupplier(supplier) => {
+                query = query.filter(award_allocation::Column::SupplierId.eq(supplier));
             }
         }
         Ok(query.order_by_asc(award_allocation::Column::Id).all(&self.db).await?)
