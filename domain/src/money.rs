@@ -65,8 +65,31 @@ fn positive_bounded(
     Ok(value)
 }
 
+/// A rupiah amount as surveys write it: `1780`, `1780.50`, or in Indonesian notation `Rp1.780` / `1.780,50`
+/// (dots group thousands, a comma starts the decimals).
+pub fn parse_rupiah(text: &str) -> Option<Decimal> {
+    let text: String = text.trim().trim_start_matches("Rp").chars().filter(|c| !c.is_whitespace()).collect();
+    let grouped = text.split('.').skip(1).all(|group| group.len() == 3 && group.chars().all(|c| c.is_ascii_digit()))
+        && text.contains('.')
+        && !text.contains(',');
+    let normalised = if text.contains(',') || grouped { text.replace('.', "").replace(',', ".") } else { text };
+    normalised.parse().ok()
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn survey_prices_read_both_notations() {
+        use rust_decimal::dec;
+        assert_eq!(parse_rupiah("1780"), Some(dec!(1780)));
+        assert_eq!(parse_rupiah("1780.50"), Some(dec!(1780.50)));
+        assert_eq!(parse_rupiah("1.780"), Some(dec!(1780)));
+        assert_eq!(parse_rupiah("Rp 13.500"), Some(dec!(13500)));
+        assert_eq!(parse_rupiah("1.780,5"), Some(dec!(1780.5)));
+        assert_eq!(parse_rupiah("abc"), None);
+        assert_eq!(parse_rupiah(""), None);
+    }
+
     use super::*;
     use rust_decimal::dec;
 

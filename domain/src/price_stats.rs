@@ -15,6 +15,7 @@
 //! Sums are kept so that any period's indicators combine from stored daily rollups without reading every
 //! observation: [`Moments`] merges exactly (the sum of squares is a float: it only feeds the standard deviation).
 
+use chrono::{Datelike, Duration, NaiveDate};
 use rust_decimal::{Decimal, prelude::ToPrimitive};
 
 /// The running sums of a set of price observations. Merging two gives the sums of their union.
@@ -201,8 +202,63 @@ pub fn is_unstable(coefficient_of_variation: Option<Decimal>, threshold_percent:
     coefficient_of_variation.is_some_and(|cv| cv > threshold_percent)
 }
 
+/// The length of a period indicators are cut into.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Period {
+    Day,
+    Week,
+    Month,
+}
+
+impl Period {
+    /// The first day of the period holding `day` (weeks start on Monday).
+    pub fn start_of(self, day: NaiveDate) -> NaiveDate {
+        match self {
+            Self::Day => day,
+            Self::Week => day - Duration::days(i64::from(day.weekday().num_days_from_monday())),
+            Self::Month => day.with_day(1).unwrap_or(day),
+        }
+    }
+
+    /// The first day of the period before the one starting at `start`.
+    pub fn previous(self, start: NaiveDate) -> NaiveDate {
+        match self {
+            Self::Day => start - Duration::days(1),
+            Self::Week => start - Duration::days(7),
+            Self::Month => self.start_of(start - Duration::days(1)),
+        }
+    }
+
+    /// The first day of the period after the one starting at `start`.
+    pub fn next(self, start: NaiveDate) -> NaiveDate {
+        match self {
+            Self::Day => start + Duration::days(1),
+            Self::Week => start + Duration::days(7),
+            Self::Month => (start + Duration::days(32)).with_day(1).unwrap_or(start),
+        }
+    }
+
+    /// The last day of the period starting at `start`.
+    pub fn last_day(self, start: NaiveDate) -> NaiveDate {
+        self.next(start) - Duration::days(1)
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn periods_start_on_mondays_and_first_days() {
+        let day = NaiveDate::from_ymd_opt(2026, 11, 28).unwrap();
+        assert_eq!(Period::Week.start_of(day).to_string(), "2026-11-23");
+        assert_eq!(Period::Month.start_of(day).to_string(), "2026-11-01");
+        assert_eq!(Period::Month.previous(Period::Month.start_of(day)).to_string(), "2026-10-01");
+        assert_eq!(Period::Month.next(Period::Month.start_of(day)).to_string(), "2026-12-01");
+        assert_eq!(Period::Month.last_day(Period::Month.start_of(day)).to_string(), "2026-11-30");
+        assert_eq!(Period::Week.last_day(Period::Week.start_of(day)).to_string(), "2026-11-29");
+        let february = NaiveDate::from_ymd_opt(2028, 2, 1).unwrap();
+        assert_eq!(Period::Month.last_day(february).to_string(), "2028-02-29");
+    }
+
     use super::*;
     use rust_decimal::dec;
 

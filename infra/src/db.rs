@@ -211,3 +211,21 @@ pub fn backend_name(db: &DatabaseConnection) -> &'static str {
         _ => "other",
     }
 }
+
+/// `?` placeholders as the backend writes them (`$1`, `$2`, … on PostgreSQL), for the few statements written by hand.
+pub(crate) fn numbered_placeholders(backend: sea_orm::DatabaseBackend, sql: &str) -> String {
+    if backend != sea_orm::DatabaseBackend::Postgres {
+        return sql.to_owned();
+    }
+    let mut out = String::with_capacity(sql.len() + 16);
+    let mut n = 0;
+    for c in sql.chars() {
+        if c == '?' {
+            n += 1;
+            out.push_str(&format!("${n}"));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}

@@ -24,14 +24,15 @@ use crate::{
     audit::{self, AuditRecord},
     db::{WriteTransaction, begin_write},
     entities::{
-        award_allocation, bid, confirmation_line, delivery_confirmation, delivery_point, demand_line, demand_pool,
-        dispatch, dispatch_line, lot, order_sequence, purchase_order, purchase_order_line, tender,
+        award_allocation, bid, confirmation_line, delivery_confirmation, demand_line, dispatch, dispatch_line, lot,
+        order_sequence, purchase_order, purchase_order_line, tender,
     },
     error::ServiceResult,
     fixed_point::{from_stored, to_stored},
     idempotency::IdempotencyKey,
     notification::{self, EventBus, Subject, Topic},
     pagination::{Page, PageRequest},
+    prices::OrdersOf,
 };
 
 /// The next human-readable order number, e.g. `KMP-MLG-2026-000123`: unique and sortable within a prefix.
@@ -134,61 +135,6 @@ async fn insert_order(
     };
     order_changed(connection, events, &order, "ISSUED", Some((notice, Parties::Both)), now).await?;
     Ok(order)
-}
-
-/// The price observations of order lines: each line's unit price and `quantity_of` it, in the area of its delivery
-/// point. Reads the lines and points through subqueries of `orders`, so a national award binds no long id lists.
-pub async fn price_observations(
-    connection: &impl ConnectionTrait,
-    orders: sea_orm::sea_query::SelectStatement,
-    source: &'static str,
-    tender_row: &tender::Model,
-    now: DateTime<Utc>,
-    quantity_of: impl Fn(&purchase_order_line::Model) -> Decimal,
-) -> ServiceResult<Vec<crate::prices::NewObservation>> {
-    let lines = purchase_order_line::Entity::find()
-        .filter(purchase_order_line::Column::OrderId.in_subquery(orders.clone()))
-        .order_by_asc(purchase_order_line::Column::Id)
-        .all(connection)
-        .await?;
-    let points: std::collections::HashMap<Uuid, delivery_point::Model> = delivery_point::Entity::find()
-        .filter(
-            delivery_point::Column::Id.in_subquery(
-                sea_orm::sea_query::Query::select()
-                    .column(purchase_order_line::Column::DeliveryPointId)
-                    .from(purchase_order_line::Entity)
-                    .and_where(purchase_order_line::Column::OrderId.in_subquery(orders))
-                    .to_owned(),
-            ),
-        )
-        .all(connection)
-        .await?
-        .into_iter()
-        .map(|point| (point.id, point))
-        .collect();
-    let province = demand_pool::Entity::find_by_id(tender_row.pool_id).one(connection).await?.and_then(|p| p.province);
-    Ok(lines
-        .iter()
-        .filter(|line| quantity_of(line) > Decimal::ZERO)
-        .filter_map(|line| {
-            let point = points.get(&line.delivery_point_id)?;
-            Some(crate::prices::NewObservation {
-                commodity_id: line.commodity_id,
-                source,
-                province: province.clone(),
-                city: point.city.clone(),
-                kecamatan: point.kecamatan.clone(),
-                kelurahan: Some(point.kelurahan.clone()),
-                observed_at: now,
-                unit_price: from_stored(line.unit_price_e4),
-                quantity: quantity_of(line),
-                tender_id: Some(tender_row.id),
-                order_id: Some(line.order_id),
-                market_name: None,
-                recorded_by: None,
-            })
-        })
-        .collect())
 }
 
 /// Who of an order's two parties an e-mail goes to.
@@ -347,16 +293,18 @@ async fn award_follows_orders(
         crate::prices::retract_order(txn, tender_row.id, order.id, crate::prices::SOURCE_AWARD).await?;
     }
     if let Some(order) = started {
-        let this_order = sea_orm::sea_query::Query::select()
-            .column(purchase_order::Column::Id)
-            .from(purchase_order::Entity)
-            .and_where(purchase_order::Column::Id.eq(order.id))
-            .to_owned();
-        let observations = price_observations(txn, this_order, crate::prices::SOURCE_AWARD, tender_row, now, |line| {
-            from_stored(line.quantity_e4)
-        })
+        let source = crate::prices::SOURCE_AWARD;
+        let whole_lines = |line: &purchase_order_line::Model| from_stored(line.quantity_e4);
+        crate::prices::record_order_prices(
+            txn,
+            events,
+            source,
+            tender_row,
+            OrdersOf::Order(order.id),
+            now,
+            whole_lines,
+        )
         .await?;
-        crate::prices::record(txn, events, now, observations).await?;
     }
     Ok(())
 }
@@ -800,17 +748,10 @@ impl OrderingService {
             .one(&txn)
             .await?
             .ok_or_else(|| ServiceError::internal("order without tender"))?;
-        let this_order = sea_orm::sea_query::Query::select()
-            .column(purchase_order::Column::Id)
-            .from(purchase_order::Entity)
-            .and_where(purchase_order::Column::Id.eq(updated.id))
-            .to_owned();
-        let observations =
-            price_observations(&txn, this_order, crate::prices::SOURCE_DELIVERY, &tender_row, now, |line| {
-                accepted_now.get(&line.id).copied().unwrap_or_default()
-            })
-            .await?;
-        crate::prices::record(&txn, &self.events, now, observations).await?;
+        let accepted = |line: &purchase_order_line::Model| accepted_now.get(&line.id).copied().unwrap_or_default();
+        let this_order = OrdersOf::Order(updated.id);
+        let source = crate::prices::SOURCE_DELIVERY;
+        crate::prices::record_order_prices(&txn, &self.events, source, &tender_row, this_order, now, accepted).await?;
         if let Some(key) = &key {
             key.remember(&txn, &confirmation.id.to_string(), now).await?;
         }

@@ -190,21 +190,10 @@ impl TenderingService {
         let orders = crate::ordering::issue_orders(&txn, &self.events, &self.order_prefix, &updated, now).await?;
         self.announce_award(&txn, &updated, &orders, now).await?;
         // Each awarded line is a price observation of the pooled price.
-        let this_tender = sea_orm::sea_query::Query::select()
-            .column(crate::entities::purchase_order::Column::Id)
-            .from(crate::entities::purchase_order::Entity)
-            .and_where(crate::entities::purchase_order::Column::TenderId.eq(tender_id))
-            .to_owned();
-        let observations = crate::ordering::price_observations(
-            &txn,
-            this_tender,
-            crate::prices::SOURCE_AWARD,
-            &updated,
-            now,
-            |line| from_stored(line.quantity_e4),
-        )
-        .await?;
-        crate::prices::record(&txn, &self.events, now, observations).await?;
+        let whole_lines = |line: &crate::entities::purchase_order_line::Model| from_stored(line.quantity_e4);
+        let this_tender = crate::prices::OrdersOf::Tender(tender_id);
+        let source = crate::prices::SOURCE_AWARD;
+        crate::prices::record_order_prices(&txn, &self.events, source, &updated, this_tender, now, whole_lines).await?;
         self.tender_event(&txn, &updated, "AWARDED", now).await?;
         let summary = json!({ "orders": orders.iter().map(|o| o.number.clone()).collect::<Vec<_>>() });
         audit::record(&txn, now, AuditRecord::by(actor, "tender.awarded", "tender", tender_id, summary)).await?;
