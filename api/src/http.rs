@@ -73,7 +73,33 @@ pub fn router(state: AppState) -> Router {
                 .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
         )
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+        .layer(middleware::from_fn(drop_unusable_request_id))
         .with_state(state)
+}
+
+/// The longest client request id kept; a longer one, or one with anything but letters, digits and `-_.:`, is replaced
+/// by the server's own (it lands in every log line of the request and is echoed back).
+const MAX_REQUEST_ID_LENGTH: usize = 64;
+
+async fn drop_unusable_request_id(mut request: Request, next: Next) -> Response {
+    let usable = request.headers().get(REQUEST_ID).is_none_or(|value| {
+        let bytes = value.as_bytes();
+        !bytes.is_empty()
+            && bytes.len() <= MAX_REQUEST_ID_LENGTH
+            && bytes.iter().all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(b))
+    });
+    if !usable {
+        request.headers_mut().remove(REQUEST_ID);
+    }
+    next.run(request).await
+}
+
+/// Whether a `Content-Type` names one of the JSON media types a GraphQL request may use (parameters such as
+/// `charset` aside), matched whole, not by prefix.
+fn is_json_media_type(value: &str) -> bool {
+    let media_type = value.split(';').next().unwrap_or_default().trim();
+    media_type.eq_ignore_ascii_case("application/json")
+        || media_type.eq_ignore_ascii_case("application/graphql-response+json")
 }
 
 /// A GraphQL-shaped error body with a code, for refusals that happen before the schema runs.
@@ -104,10 +130,7 @@ fn error_code(error: &ServerError) -> String {
 }
 
 async fn graphql_post(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    let is_json = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json") || v.starts_with("application/graphql-response+json"));
+    let is_json = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(is_json_media_type);
     if !is_json {
         return error_response(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,

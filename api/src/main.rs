@@ -92,6 +92,12 @@ async fn serve(settings: Settings, bind: &str, seed_demo: bool) -> anyhow::Resul
         );
     }
     let production = settings.is_production();
+    if seed_demo && production {
+        anyhow::bail!(
+            "--demo seeds accounts whose password is public; it is refused when LUMBUNG_ENV=production \
+             (create the first admin with `lumbung create-admin`)"
+        );
+    }
     let application = Application::build(settings, bind, Arc::new(SystemClock)).await?;
     if seed_demo {
         match demo::seed(application.services()).await {

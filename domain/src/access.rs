@@ -232,13 +232,21 @@ fn describe(permission: Permission) -> &'static str {
         Permission::ManageOwnUsers => "invite users (organisation admins only)",
         Permission::ViewAllOrganisations => "view other organisations",
         Permission::ReviewOrganisations => "review organisations",
-        Permission::ManageOrganisations => "create agency or platform organisations",
+        Permission::ManageOrganisations => {
+            "administer the platform: create agency and platform organisations, read and retry the outbox (platform admins only)"
+        }
         Permission::ReadCatalogue => "read the catalogue",
         Permission::ManageCatalogue => "change the commodity catalogue",
         Permission::ViewAuditLog => "read the audit trail",
-        Permission::ManageTendering => "manage demand pools and tenders (agency analysts only)",
-        Permission::SubmitDemand => "submit demand (cooperative staff only)",
-        Permission::SubmitBids => "bid (supplier sales staff only)",
+        Permission::ManageTendering => {
+            "run the season: demand pools, tenders, awards and the orders they issue (agency analysts only)"
+        }
+        Permission::SubmitDemand => {
+            "act for a cooperative: submit demand, confirm deliveries, close orders (cooperative staff only)"
+        }
+        Permission::SubmitBids => {
+            "act for a supplier: bid, accept or decline orders, dispatch (supplier sales staff only)"
+        }
         Permission::ViewTendering => "view pools and tenders",
         Permission::MonitorPrices => "monitor prices and export open data (agency analysts only)",
     }

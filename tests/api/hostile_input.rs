@@ -140,3 +140,63 @@ async fn generated_bad_values_get_a_coded_refusal_and_write_nothing() {
     }
     let _ = tender_id;
 }
+
+/// Small things an attacker (or a careless client) tries: a look-alike media type, a huge request id, and refusals
+/// that must name what the caller actually lacks.
+#[tokio::test]
+async fn media_types_request_ids_and_refusals_are_exact() {
+    let app = lumbung_tests::spawn_app().await;
+    let (admin, agency) = app.bootstrap().await;
+    let coop = app.verified_cooperative(&agency, "Bumiayu").await;
+    let post = |content_type: &'static str, request_id: Option<String>| {
+        let mut request = app
+            .client
+            .post(format!("{}/graphql", app.address))
+            .header("content-type", content_type)
+            .body(r#"{"query":"{ __typename }"}"#);
+        if let Some(id) = request_id {
+            request = request.header("x-request-id", id);
+        }
+        request.send()
+    };
+    // The media type is matched whole: `application/jsonfoo` is not JSON; parameters are allowed.
+    assert_eq!(post("application/jsonfoo", None).await.unwrap().status().as_u16(), 415);
+    assert_eq!(post("application/json; charset=utf-8", None).await.unwrap().status().as_u16(), 200);
+    assert_eq!(post("Application/JSON", None).await.unwrap().status().as_u16(), 200);
+
+    // A short, printable request id is kept; a 9 KB or unprintable one is replaced by the server's own.
+    let echoed = |response: &reqwest::Response| {
+        response.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned()
+    };
+    let kept = post("application/json", Some("client-req-42".into())).await.unwrap();
+    assert_eq!(echoed(&kept), "client-req-42");
+    let huge = post("application/json", Some("a".repeat(9 * 1024))).await.unwrap();
+    let replaced = echoed(&huge);
+    assert_eq!(replaced.len(), 36, "a fresh UUID: {replaced}");
+    let odd = post("application/json", Some("id with spaces".into())).await.unwrap();
+    assert_eq!(echoed(&odd).len(), 36);
+
+    // Refusals name what the caller lacks.
+    let accept = app
+        .gql(
+            Some(&coop.access_token),
+            "mutation { acceptPurchaseOrder(id: \"01900000-0000-7000-8000-000000000000\") { status } }",
+            json!({}),
+        )
+        .await;
+    accept.expect_error("FORBIDDEN");
+    let message = accept.error_message();
+    assert!(message.contains("act for a supplier") && message.contains("accept"), "{message}");
+    let outbox =
+        app.gql(Some(&agency.access_token), "{ outboxMessages(first: 1) { edges { node { id } } } }", json!({})).await;
+    outbox.expect_error("FORBIDDEN");
+    assert!(outbox.error_message().contains("outbox"), "{}", outbox.error_message());
+    let confirm = app
+        .gql(
+            Some(&admin.access_token),
+            "mutation { closePurchaseOrder(id: \"01900000-0000-7000-8000-000000000000\") { status } }",
+            json!({}),
+        )
+        .await;
+    confirm.expect_error("FORBIDDEN");
+}
