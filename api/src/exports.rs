@@ -4,7 +4,8 @@
 
 use axum::{
     Json,
-    extract::{Path, Query, State},
+    extract::{FromRequestParts, Path, Query, State},
+    http::request::Parts,
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
@@ -39,6 +40,20 @@ fn refusal(error: &ServiceError) -> Response {
     }
     let body = json!({ "errors": [{ "message": error.to_string(), "extensions": { "code": error.code() } }] });
     (status, Json(body)).into_response()
+}
+
+/// A download's query string, refused as the API refuses bad input (JSON with a code), not as plain text.
+pub struct Parameters<T>(pub T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned + Send> FromRequestParts<S> for Parameters<T> {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match Query::<T>::from_request_parts(parts, state).await {
+            Ok(Query(value)) => Ok(Self(value)),
+            Err(rejection) => Err(refusal(&ServiceError::bad_input("query", rejection.body_text()))),
+        }
+    }
 }
 
 async fn actor(state: &AppState, headers: &HeaderMap) -> Result<Actor, Response> {
@@ -149,7 +164,7 @@ impl PriceParameters {
 pub async fn price_indicators_csv(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Query(parameters): Query<PriceParameters>,
+    Parameters(parameters): Parameters<PriceParameters>,
 ) -> Response {
     let services = &state.services;
     download(&state, &headers, CSV, "price-indicators.csv", |actor| async move {
@@ -211,7 +226,7 @@ pub async fn price_indicators_csv(
 pub async fn price_disparity_csv(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Query(parameters): Query<PriceParameters>,
+    Parameters(parameters): Parameters<PriceParameters>,
 ) -> Response {
     let services = &state.services;
     download(&state, &headers, CSV, "price-disparity.csv", |actor| async move {
@@ -240,7 +255,7 @@ pub async fn price_disparity_csv(
 pub async fn price_alerts_csv(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Query(parameters): Query<PriceParameters>,
+    Parameters(parameters): Parameters<PriceParameters>,
 ) -> Response {
     let services = &state.services;
     download(&state, &headers, CSV, "price-alerts.csv", |actor| async move {
@@ -277,7 +292,7 @@ pub struct SavingsParameters {
 pub async fn pooling_savings_csv(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Query(parameters): Query<SavingsParameters>,
+    Parameters(parameters): Parameters<SavingsParameters>,
 ) -> Response {
     let services = &state.services;
     download(&state, &headers, CSV, "pooling-savings.csv", |actor| async move {
@@ -315,7 +330,7 @@ pub struct RangeParameters {
 pub async fn red_flags_csv(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Query(parameters): Query<RangeParameters>,
+    Parameters(parameters): Parameters<RangeParameters>,
 ) -> Response {
     let services = &state.services;
     download(&state, &headers, CSV, "red-flags.csv", |actor| async move {
@@ -353,7 +368,7 @@ pub async fn ocds_package(State(state): State<AppState>, headers: HeaderMap, Pat
 pub async fn ocds_bulk(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Query(parameters): Query<RangeParameters>,
+    Parameters(parameters): Parameters<RangeParameters>,
 ) -> Response {
     let services = &state.services;
     download(&state, &headers, "application/x-ndjson", "lumbung-ocds.jsonl", |actor| async move {

@@ -31,7 +31,7 @@ pub use crate::state::AppState;
 use crate::{
     exports,
     graphql::{
-        error::assign_missing_codes,
+        error::{assign_missing_codes, cap_errors},
         guard::{Caller, DecisionLedger},
         loaders::Loaders,
     },
@@ -113,6 +113,7 @@ async fn execute(state: &AppState, headers: &HeaderMap, request: GraphqlRequest)
     let request = request.data(caller).data(DecisionLedger::default()).data(Loaders::new(&state.services));
     let mut response: GraphqlResponse = state.schema.execute(request).await;
     assign_missing_codes(&mut response);
+    cap_errors(&mut response);
     for error in &response.errors {
         let code = error_code(error);
         metrics::counter!("graphql_errors_total", "code" => code).increment(1);

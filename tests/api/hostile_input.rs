@@ -200,3 +200,63 @@ async fn media_types_request_ids_and_refusals_are_exact() {
         .await;
     confirm.expect_error("FORBIDDEN");
 }
+
+/// Mistakes a client makes are answered as the client's: an aliased introspection is introspection, and an argument
+/// of the wrong kind for a `Decimal`, `NaiveDate` or `DateTime` is bad input, as a literal or a variable, logged in or not.
+#[tokio::test]
+async fn client_mistakes_get_client_codes() {
+    let app = lumbung_tests::spawn_app().await;
+    let (_, agency) = app.bootstrap().await;
+    let aliased = app.gql(None, "{ a: __schema { queryType { name } } }", json!({})).await;
+    assert_eq!(aliased.data()["a"]["queryType"]["name"], "Query");
+    for token in [None, Some(agency.access_token.as_str())] {
+        for (query, variables) in [
+            ("{ tenderRedFlags(from: 5) { coverage { code } } }", json!({})),
+            ("query($f: DateTime) { tenderRedFlags(from: $f) { coverage { code } } }", json!({ "f": 5 })),
+            ("{ poolingSavings(from: 5, to: \"2026-11-30\") { total } }", json!({})),
+            (
+                "mutation { setPriceReference(input: { commodityCode: \"X\", kind: HET, price: true, areaScope: NATIONAL, effectiveFrom: \"2026-01-01\" }) { price } }",
+                json!({}),
+            ),
+        ] {
+            let answer = app.gql(token, query, variables).await;
+            let code = answer.error_code();
+            assert!(
+                matches!(code.as_str(), "BAD_USER_INPUT" | "GRAPHQL_VALIDATION_FAILED" | "UNAUTHENTICATED"),
+                "{query}: {}",
+                answer.body
+            );
+        }
+    }
+}
+
+/// Limits answer with their own code, a flood of errors is capped, and a download's bad query string gets the API's
+/// JSON refusal rather than plain text.
+#[tokio::test]
+async fn limits_and_malformed_downloads_answer_like_the_api() {
+    let app = lumbung_tests::spawn_app().await;
+    let (_, agency) = app.bootstrap().await;
+    let deep =
+        format!("{{ me {{ organisation {{ {}id{} }} }} }}", "users { organisation { ".repeat(10), " } }".repeat(10));
+    app.gql(Some(&agency.access_token), &deep, json!({})).await.expect_error("QUERY_TOO_COMPLEX");
+
+    // Five hundred declared variables the operation never uses: one error each, capped at twenty and a summary.
+    let declared: Vec<String> = (0..500).map(|i| format!("$v{i}: Int")).collect();
+    let unused = format!("query({}) {{ __typename }}", declared.join(", "));
+    let answer = app.gql(None, &unused, json!({})).await;
+    let errors = answer.body["errors"].as_array().unwrap();
+    assert_eq!(errors.len(), 21, "{}", answer.body);
+    assert!(errors[20]["message"].as_str().unwrap().contains("480 more"), "{}", errors[20]);
+    assert!(errors.iter().all(|e| e["extensions"]["code"].is_string()));
+
+    let response = app
+        .client
+        .get(format!("{}/exports/price-indicators.csv?from=nonsense", app.address))
+        .bearer_auth(&agency.access_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 400);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT", "{body}");
+}

@@ -63,6 +63,28 @@ pub fn server_error(code: &'static str, message: impl Into<String>) -> ServerErr
 
 /// Gives a code to errors that async-graphql raised itself (syntax, validation, argument coercion), so that
 /// every error a client sees has one.
+/// At most this many errors go back for one request; the rest are counted in one more (a request declaring 20,000
+/// unused variables would otherwise get 20,000 errors back).
+pub const MAX_ERRORS: usize = 20;
+
+/// Keeps the first [`MAX_ERRORS`] errors and says how many more there were, with the code of the first.
+pub fn cap_errors(response: &mut async_graphql::Response) {
+    if response.errors.len() <= MAX_ERRORS {
+        return;
+    }
+    let more = response.errors.len() - MAX_ERRORS;
+    let code = response.errors[0]
+        .extensions
+        .as_ref()
+        .and_then(|extensions| extensions.get("code"))
+        .map(|code| code.to_string().trim_matches('"').to_owned())
+        .unwrap_or_else(|| codes::GRAPHQL_VALIDATION_FAILED.to_owned());
+    response.errors.truncate(MAX_ERRORS);
+    let mut summary = async_graphql::ServerError::new(format!("… and {more} more errors like these"), None);
+    summary.extensions.get_or_insert_with(ErrorExtensionValues::default).set("code", code);
+    response.errors.push(summary);
+}
+
 pub fn assign_missing_codes(response: &mut async_graphql::Response) {
     let executed = !matches!(response.data, async_graphql::Value::Null);
     for error in &mut response.errors {
@@ -70,8 +92,14 @@ pub fn assign_missing_codes(response: &mut async_graphql::Response) {
         if has_code {
             continue;
         }
-        let code = if error.message.starts_with("Failed to parse") || error.message.starts_with("Invalid value") {
+        // async-graphql's own words for an argument of the wrong kind or shape: the client's mistake.
+        let bad_input = ["Failed to parse", "Invalid value", "Expected input type"];
+        let code = if bad_input.iter().any(|start| error.message.starts_with(start)) {
             codes::BAD_USER_INPUT
+        } else if error.message.starts_with("Query is too complex")
+            || error.message.starts_with("Query is nested too deep")
+        {
+            codes::QUERY_TOO_COMPLEX
         } else if !executed && error.path.is_empty() {
             codes::GRAPHQL_VALIDATION_FAILED
         } else {

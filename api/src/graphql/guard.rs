@@ -93,10 +93,13 @@ impl Extension for AuthorisationAuditExtension {
         next: NextResolve<'_>,
     ) -> ServerResult<Option<Value>> {
         let is_root = info.path_node.parent.is_none();
+        // The ledger keys fields by their response name (an alias when there is one); introspection is recognised by
+        // the field itself, so `{ a: __schema { … } }` is introspection too.
         let name = info.path_node.field_name().to_owned();
+        let introspection = info.name.starts_with("__");
         let result = next.run(ctx, info).await;
         // An error reveals nothing and changes nothing (e.g. an argument that did not parse before the resolver ran).
-        if !is_root || name.starts_with("__") || result.is_err() {
+        if !is_root || introspection || result.is_err() {
             return result;
         }
         let decided = ctx
