@@ -264,7 +264,50 @@ async fn readyz(State(state): State<AppState>) -> Response {
     }
 }
 
-async fn metrics_text(State(state): State<AppState>) -> Response {
+/// The method as a metrics label: the standard ones by name, anything else `OTHER`, so that no client can grow the
+/// label set (a new method name would otherwise be a new series each).
+fn method_label(method: &axum::http::Method) -> &'static str {
+    use axum::http::Method;
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        Method::PATCH => "PATCH",
+        _ => "OTHER",
+    }
+}
+
+/// Whether the caller may read `/metrics`: anyone in development; in production only with
+/// `Authorization: Bearer <LUMBUNG_METRICS_TOKEN>`, and nobody when no token is configured (the route then does not
+/// exist for the public).
+fn may_read_metrics(state: &AppState, headers: &HeaderMap) -> Result<(), StatusCode> {
+    if !state.settings.is_production() {
+        return Ok(());
+    }
+    let Some(expected) = state.settings.metrics_token.as_deref() else {
+        return Err(StatusCode::NOT_FOUND);
+    };
+    let presented = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default();
+    // Compared as digests: equal length, so the comparison time says nothing about the token.
+    use sha2::{Digest, Sha256};
+    if Sha256::digest(presented.as_bytes()) == Sha256::digest(expected.as_bytes()) {
+        Ok(())
+    } else {
+        Err(StatusCode::UNAUTHORIZED)
+    }
+}
+
+async fn metrics_text(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    if let Err(status) = may_read_metrics(&state, &headers) {
+        return status.into_response();
+    }
     let mut text = state.metrics.render();
     text.push_str(&format!(
         "# TYPE db_statements_total counter\ndb_statements_total {}\n",
@@ -281,7 +324,7 @@ async fn record_metrics(request: Request, next: Next) -> Response {
     let started = Instant::now();
     let path =
         request.extensions().get::<MatchedPath>().map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
-    let method = request.method().to_string();
+    let method = method_label(request.method()).to_owned();
     let response = next.run(request).await;
     let status = response.status().as_u16().to_string();
     metrics::counter!("http_requests_total", "method" => method.clone(), "path" => path.clone(), "status" => status)

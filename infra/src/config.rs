@@ -64,6 +64,9 @@ pub struct Settings {
     pub short_submission_days: i64,
     /// Red flag R048: suppliers are compared once they have won this many tenders (`LUMBUNG_R048_MIN_TENDERS`).
     pub heterogeneous_min_tenders: u32,
+    /// In production, `/metrics` answers only to `Authorization: Bearer <this>` (`LUMBUNG_METRICS_TOKEN`); unset, it
+    /// is not served at all.
+    pub metrics_token: Option<String>,
 }
 
 /// Where e-mail goes and how hard the outbox worker tries.
@@ -159,6 +162,10 @@ impl Settings {
             )?)),
             short_submission_days: number(&value, "LUMBUNG_R003_MIN_DAYS", 7)?,
             heterogeneous_min_tenders: number(&value, "LUMBUNG_R048_MIN_TENDERS", 20)?,
+            metrics_token: match value("LUMBUNG_METRICS_TOKEN") {
+                Some(token) if token.len() < 32 => bail!("LUMBUNG_METRICS_TOKEN must be at least 32 characters"),
+                token => token,
+            },
             mail: MailSettings {
                 smtp_url: value("SMTP_URL"),
                 outbox_dir: value("LUMBUNG_OUTBOX_DIR").unwrap_or_else(|| "outbox".to_owned()).into(),

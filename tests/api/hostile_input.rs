@@ -260,3 +260,33 @@ async fn limits_and_malformed_downloads_answer_like_the_api() {
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT", "{body}");
 }
+
+/// `/metrics` is closed in production unless a token is configured and presented, and no request can add a series.
+#[tokio::test]
+async fn metrics_are_private_in_production_and_their_labels_bounded() {
+    let development = lumbung_tests::spawn_app().await;
+    let metrics = |app: &lumbung_tests::TestApp, token: Option<&str>| {
+        let mut request = app.client.get(format!("{}/metrics", app.address));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request.send()
+    };
+    // A made-up method with a long name counts as OTHER; it never becomes a label.
+    let long_method = "X".repeat(2_000);
+    let odd = reqwest::Method::from_bytes(long_method.as_bytes()).unwrap();
+    let _ = development.client.request(odd, format!("{}/graphql", development.address)).send().await.unwrap();
+    let text = metrics(&development, None).await.unwrap().text().await.unwrap();
+    assert!(text.contains("method=\"OTHER\""), "{text}");
+    assert!(!text.contains(&long_method[..100]));
+
+    let closed = lumbung_tests::spawn_app_with(&[("LUMBUNG_ENV", "production")]).await;
+    assert_eq!(metrics(&closed, None).await.unwrap().status().as_u16(), 404);
+    let token = "metrics-token-metrics-token-0123456789";
+    let open = lumbung_tests::spawn_app_with(&[("LUMBUNG_ENV", "production"), ("LUMBUNG_METRICS_TOKEN", token)]).await;
+    assert_eq!(metrics(&open, None).await.unwrap().status().as_u16(), 401);
+    assert_eq!(metrics(&open, Some("metrics-token-metrics-token-01234567xx")).await.unwrap().status().as_u16(), 401);
+    let read = metrics(&open, Some(token)).await.unwrap();
+    assert_eq!(read.status().as_u16(), 200);
+    assert!(read.text().await.unwrap().contains("db_statements_total"));
+}
