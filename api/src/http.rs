@@ -57,6 +57,7 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics_text))
         .layer(DefaultBodyLimit::max(state.settings.max_body_bytes))
+        .layer(middleware::from_fn_with_state(state.settings.max_body_bytes, refuse_declared_oversize))
         .layer(middleware::from_fn(record_metrics))
         .layer(CatchPanicLayer::custom(|_| {
             tracing::error!("a request handler panicked");
@@ -75,6 +76,24 @@ pub fn router(state: AppState) -> Router {
         .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
         .layer(middleware::from_fn(drop_unusable_request_id))
         .with_state(state)
+}
+
+/// Refuses a body whose declared length is over the limit before reading any of it: the client gets 413 at once
+/// (also instead of `100 Continue` when it asked `Expect: 100-continue`), and no connection waits for 50 MB to arrive.
+async fn refuse_declared_oversize(State(max_body_bytes): State<usize>, request: Request, next: Next) -> Response {
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|length| length > u64::try_from(max_body_bytes).unwrap_or(u64::MAX)) {
+        return error_response(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "PAYLOAD_TOO_LARGE",
+            &format!("the body may be at most {max_body_bytes} bytes"),
+        );
+    }
+    next.run(request).await
 }
 
 /// The longest client request id kept; a longer one, or one with anything but letters, digits and `-_.:`, is replaced
@@ -217,7 +236,11 @@ async fn graphql_get(
 /// `connection_init` payload (`{"authorization": "Bearer <token>"}`); a refused token closes the connection, and
 /// without one only public fields resolve.
 async fn graphql_ws(State(state): State<AppState>, protocol: GraphQLProtocol, upgrade: WebSocketUpgrade) -> Response {
+    // A WebSocket message (and frame) is held to the same limit as an HTTP body; a larger one closes the socket.
+    let limit = state.settings.max_body_bytes;
     upgrade
+        .max_message_size(limit)
+        .max_frame_size(limit)
         .protocols(["graphql-transport-ws"])
         .on_upgrade(move |socket| {
             let services = state.services.clone();

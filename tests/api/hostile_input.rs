@@ -290,3 +290,34 @@ async fn metrics_are_private_in_production_and_their_labels_bounded() {
     assert_eq!(read.status().as_u16(), 200);
     assert!(read.text().await.unwrap().contains("db_statements_total"));
 }
+
+/// The body limit holds before a byte of the body is read, and on WebSocket messages too.
+#[tokio::test]
+async fn oversized_bodies_are_refused_from_their_declared_length_and_on_sockets() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = lumbung_tests::spawn_app().await;
+    let (_, agency) = app.bootstrap().await;
+    let host = app.address.trim_start_matches("http://").to_owned();
+    for expect in ["", "Expect: 100-continue\r\n"] {
+        let mut stream = tokio::net::TcpStream::connect(&host).await.unwrap();
+        let head = format!(
+            "POST /graphql HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: 52428800\r\n{expect}\r\n"
+        );
+        stream.write_all(head.as_bytes()).await.unwrap();
+        let mut answer = vec![0_u8; 256];
+        let read = tokio::time::timeout(std::time::Duration::from_secs(5), stream.read(&mut answer))
+            .await
+            .expect("the server answers at once, without waiting for the 50 MB")
+            .unwrap();
+        let first_line = String::from_utf8_lossy(&answer[..read]).lines().next().unwrap_or_default().to_owned();
+        assert!(first_line.starts_with("HTTP/1.1 413"), "{expect:?}: {first_line}");
+    }
+
+    let mut socket = lumbung_tests::subscriber::Subscriber::connected(&app.address, &agency.access_token).await;
+    let huge = format!(
+        r#"{{"id":"1","type":"subscribe","payload":{{"query":"subscription {{ {} }}"}}}}"#,
+        " ".repeat(2 * 1024 * 1024)
+    );
+    let sent = socket.send_text(huge).await;
+    assert!(!sent || socket.closes_within(std::time::Duration::from_secs(5)).await, "a 2 MB message closes the socket");
+}

@@ -82,6 +82,24 @@ impl Subscriber {
         }
     }
 
+    /// Sends a raw text message, as a misbehaving client would; false when the socket no longer takes it.
+    pub async fn send_text(&mut self, text: String) -> bool {
+        self.socket.send(Message::text(text)).await.is_ok()
+    }
+
+    /// Whether the server closes the socket within `timeout` (whatever else arrives before).
+    pub async fn closes_within(&mut self, timeout: Duration) -> bool {
+        let until = tokio::time::Instant::now() + timeout;
+        loop {
+            let left = until.saturating_duration_since(tokio::time::Instant::now());
+            match next_message(&mut self.socket, left).await {
+                None => return false,
+                Some(Incoming::Closed(_)) => return true,
+                Some(Incoming::Json(_)) => continue,
+            }
+        }
+    }
+
     /// Every payload that arrives until `quiet` passes without one.
     pub async fn drain(&mut self, quiet: Duration) -> Vec<Value> {
         let mut all = Vec::new();
