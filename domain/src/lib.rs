@@ -56,7 +56,7 @@ mod parser_properties {
             if let Ok(code) = commodity::commodity_code(&text) {
                 prop_assert!(code.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '-'));
             }
-            let _ = identity::Password::parse(&text);
+            let _ = identity::Password::parse(&text, &[]);
             let _ = organisation::OrganisationKind::parse(&text);
             let _ = organisation::organisation_name(&text);
             let _ = commodity::Unit::parse(&text);

@@ -143,7 +143,7 @@ fn validate_organisation(input: OrganisationInput) -> ServiceResult<ValidOrganis
             .collect::<Result<_, domain::RuleError>>()?,
         email: Email::parse(&input.first_user.email)?,
         user_name: person_name(&input.first_user.name)?,
-        password: Password::parse(&input.first_user.password)?,
+        password: Password::parse(&input.first_user.password, &[&input.first_user.email, &input.first_user.name])?,
     };
     if kind == OrganisationKind::Cooperative {
         for (field, value) in [
@@ -333,7 +333,7 @@ impl IdentityService {
         };
         let email = Email::parse(email)?;
         let name = person_name(name)?;
-        let password_hash = password::hash(Password::parse(new_password)?).await?;
+        let password_hash = password::hash(Password::parse(new_password, &[email.as_str(), &name])?).await?;
         let now = self.clock.now();
         let txn = begin_write(&self.db).await?;
         if app_user::Entity::find().filter(app_user::Column::Email.eq(email.as_str())).one(&txn).await?.is_some() {
@@ -677,7 +677,13 @@ impl IdentityService {
 
     /// The invitee sets their password; the invitation token then no longer works.
     pub async fn accept_invitation(&self, token: &str, new_password: &str) -> ServiceResult<app_user::Model> {
-        let password_hash = password::hash(Password::parse(new_password)?).await?;
+        // Whose password it is, so that it may not contain their address or name (read outside the write).
+        let invitee = app_user::Entity::find()
+            .filter(app_user::Column::InvitationTokenHash.eq(token_hash(token)))
+            .one(&self.db)
+            .await?;
+        let personal: Vec<&str> = invitee.iter().flat_map(|u| [u.email.as_str(), u.name.as_str()]).collect();
+        let password_hash = password::hash(Password::parse(new_password, &personal)?).await?;
         let now = self.clock.now();
         let txn = begin_write(&self.db).await?;
         let invited = app_user::Entity::find()

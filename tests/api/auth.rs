@@ -200,14 +200,14 @@ async fn an_invited_colleague_sets_a_password_and_logs_in() {
     let accept =
         "mutation($t: String!, $p: String!) { acceptInvitation(invitationToken: $t, password: $p) { status } }";
     let token = invitation["invitationToken"].as_str().unwrap();
-    let accepted = app.gql(None, accept, json!({ "t": token, "p": "kata-sandi-bendahara" })).await;
+    let accepted = app.gql(None, accept, json!({ "t": token, "p": "kas-koperasi-hujan-pagi" })).await;
     assert_eq!(accepted.data()["acceptInvitation"]["status"], "ACTIVE");
-    app.login_ok("bendahara@kmp.test", "kata-sandi-bendahara").await;
+    app.login_ok("bendahara@kmp.test", "kas-koperasi-hujan-pagi").await;
     // The token works once.
     app.gql(None, accept, json!({ "t": token, "p": "kata-sandi-lainnya" })).await.expect_error("UNAUTHENTICATED");
 
     // Only organisation admins invite: the new colleague is not one.
-    let colleague = app.login_ok("bendahara@kmp.test", "kata-sandi-bendahara").await;
+    let colleague = app.login_ok("bendahara@kmp.test", "kas-koperasi-hujan-pagi").await;
     app.gql(
         Some(&colleague.access_token),
         "mutation { inviteUser(input: { email: \"lagi@kmp.test\", name: \"Lagi\" }) { invitationToken } }",

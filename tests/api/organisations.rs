@@ -62,6 +62,25 @@ async fn invalid_registrations_are_refused_with_the_field_and_store_nothing() {
     let mut empty_name = cooperative_input("Dinoyo", "dinoyo@kmp.test");
     empty_name["name"] = json!("");
     cases.push(("empty name", empty_name, "name"));
+    // Weak input rules: guessable, personal and control-character passwords; invisible and reversed names; markup
+    // in an address.
+    for (case, password) in [
+        ("guessable password", "1234567890".to_owned()),
+        ("password equal to the e-mail", "dinoyo@kmp.test".to_owned()),
+        ("password of NUL characters", "\0".repeat(12)),
+    ] {
+        let mut weak = cooperative_input("Dinoyo", "dinoyo@kmp.test");
+        weak["firstUser"]["password"] = json!(password);
+        cases.push((case, weak, "password"));
+    }
+    for (case, name) in [("invisible name", "\u{200B}\u{200B}\u{200B}"), ("reversed name", "Koperasi \u{202E}ikasuk")] {
+        let mut odd = cooperative_input("Dinoyo", "dinoyo@kmp.test");
+        odd["name"] = json!(name);
+        cases.push((case, odd, "name"));
+    }
+    let mut markup = cooperative_input("Dinoyo", "dinoyo@kmp.test");
+    markup["firstUser"]["email"] = json!("<script>@kmp.demo");
+    cases.push(("markup e-mail", markup, "email"));
 
     for (case, input, field) in cases {
         let response = app.gql(None, REGISTER, json!({ "input": input })).await;
