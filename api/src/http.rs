@@ -1,7 +1,7 @@
 //! The HTTP surface: `/graphql` (POST, and GET for queries and GraphiQL), `/graphql/ws` (subscriptions), health,
 //! readiness and metrics.
 
-use std::time::Instant;
+use std::{net::SocketAddr, time::Instant};
 
 use async_graphql::{
     BatchRequest, Data, Request as GraphqlRequest, Response as GraphqlResponse, ServerError, Variables,
@@ -12,7 +12,7 @@ use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
 use axum::{
     Json, Router,
     body::Bytes,
-    extract::{DefaultBodyLimit, MatchedPath, Query, Request, State, WebSocketUpgrade},
+    extract::{ConnectInfo, DefaultBodyLimit, MatchedPath, Query, Request, State, WebSocketUpgrade},
     http::{HeaderMap, HeaderValue, StatusCode, header},
     middleware::{self, Next},
     response::{Html, IntoResponse, Response},
@@ -32,7 +32,7 @@ use crate::{
     exports,
     graphql::{
         error::{assign_missing_codes, cap_errors},
-        guard::{Caller, DecisionLedger},
+        guard::{Caller, ClientAddress, DecisionLedger},
         loaders::Loaders,
     },
     state::caller,
@@ -149,7 +149,12 @@ fn error_code(error: &ServerError) -> String {
         .unwrap_or_default()
 }
 
-async fn graphql_post(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+async fn graphql_post(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let is_json = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(is_json_media_type);
     if !is_json {
         return error_response(
@@ -176,7 +181,7 @@ async fn graphql_post(State(state): State<AppState>, headers: HeaderMap, body: B
             );
         }
     };
-    execute(&state, &headers, request).await
+    execute(&state, &headers, request.data(ClientAddress(peer.ip()))).await
 }
 
 #[derive(Deserialize)]
@@ -191,6 +196,7 @@ struct GetParameters {
 /// GraphiQL in development.
 async fn graphql_get(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     Query(parameters): Query<GetParameters>,
 ) -> Response {
@@ -229,7 +235,7 @@ async fn graphql_get(
             }
         }
     }
-    execute(&state, &headers, request).await
+    execute(&state, &headers, request.data(ClientAddress(peer.ip()))).await
 }
 
 /// Subscriptions over WebSocket with the `graphql-transport-ws` protocol. The access token travels in the

@@ -87,7 +87,9 @@ impl Application {
         if infra::db::backend_name(&services.db) == "postgres" {
             tasks.push(services.events.listen_postgres(settings.database_url.clone()));
         }
-        let served = axum::serve(self.listener, router(self.state)).with_graceful_shutdown(shutdown).await;
+        // With the peer's address, for the limits that are per client (login attempts).
+        let app = router(self.state).into_make_service_with_connect_info::<SocketAddr>();
+        let served = axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await;
         for task in tasks {
             task.abort();
         }

@@ -67,6 +67,10 @@ pub struct Settings {
     /// In production, `/metrics` answers only to `Authorization: Bearer <this>` (`LUMBUNG_METRICS_TOKEN`); unset, it
     /// is not served at all.
     pub metrics_token: Option<String>,
+    /// Login attempts a minute from one client address (`LUMBUNG_LOGIN_PER_CLIENT_PER_MINUTE`).
+    pub login_per_client_per_minute: u32,
+    /// Login attempts a second from everyone together (`LUMBUNG_LOGIN_PER_SECOND`): what the cores can hash.
+    pub login_overall_per_second: u32,
 }
 
 /// Where e-mail goes and how hard the outbox worker tries.
@@ -162,6 +166,8 @@ impl Settings {
             )?)),
             short_submission_days: number(&value, "LUMBUNG_R003_MIN_DAYS", 7)?,
             heterogeneous_min_tenders: number(&value, "LUMBUNG_R048_MIN_TENDERS", 20)?,
+            login_per_client_per_minute: number(&value, "LUMBUNG_LOGIN_PER_CLIENT_PER_MINUTE", 30)?,
+            login_overall_per_second: number(&value, "LUMBUNG_LOGIN_PER_SECOND", 40)?,
             metrics_token: match value("LUMBUNG_METRICS_TOKEN") {
                 Some(token) if token.len() < 32 => bail!("LUMBUNG_METRICS_TOKEN must be at least 32 characters"),
                 token => token,

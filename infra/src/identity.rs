@@ -97,6 +97,7 @@ pub struct IdentityService {
     access_tokens: Arc<AccessTokens>,
     refresh_token_lifetime: Duration,
     throttle: LoginThrottle,
+    limits: crate::login_limits::LoginLimits,
 }
 
 struct ValidOrganisation {
@@ -183,8 +184,9 @@ impl IdentityService {
         clock: Arc<dyn Clock>,
         access_tokens: Arc<AccessTokens>,
         refresh_token_lifetime: Duration,
+        limits: crate::login_limits::LoginLimits,
     ) -> Self {
-        Self { db, clock, access_tokens, refresh_token_lifetime, throttle: LoginThrottle::default() }
+        Self { db, clock, access_tokens, refresh_token_lifetime, throttle: LoginThrottle::default(), limits }
     }
 
     /// A cooperative or supplier signs itself up with its first user; it starts `PENDING`.
@@ -431,11 +433,22 @@ impl IdentityService {
         Ok(updated)
     }
 
-    /// Logs in with e-mail and password. Wrong credentials and unknown e-mails get the same answer in the
-    /// same time; repeated failures for one address lock it for a while, whether or not it has an account.
-    pub async fn login(&self, email: &str, candidate_password: &str) -> ServiceResult<Session> {
+    /// Logs in with e-mail and password from `client` (its network address, when known). Wrong credentials and
+    /// unknown e-mails get the same answer in the same time. Attempts are rate-limited per client and overall before
+    /// any password is hashed; repeated failures lock the (account, client) pair for a while, whether or not the
+    /// account exists — so a stranger elsewhere cannot lock a user out.
+    pub async fn login(
+        &self,
+        email: &str,
+        candidate_password: &str,
+        client: Option<std::net::IpAddr>,
+    ) -> ServiceResult<Session> {
         let email = Email::parse(email)?;
-        let email_key = token_hash(email.as_str());
+        self.limits.check(client)?;
+        let email_key = match client {
+            Some(client) => token_hash(&format!("{}\n{client}", email.as_str())),
+            None => token_hash(email.as_str()),
+        };
         let now = self.clock.now();
         if let Some(throttle) = login_throttle::Entity::find_by_id(email_key.clone()).one(&self.db).await?
             && let Some(until) = throttle.locked_until

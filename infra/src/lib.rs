@@ -12,6 +12,7 @@ pub mod error;
 pub mod fixed_point;
 pub mod idempotency;
 pub mod identity;
+pub mod login_limits;
 pub mod mailer;
 pub mod notification;
 pub mod open_data;

@@ -54,6 +54,10 @@ impl Services {
                 clock.clone(),
                 access_tokens,
                 Duration::days(settings.refresh_token_ttl_days),
+                crate::login_limits::LoginLimits::new(
+                    settings.login_per_client_per_minute,
+                    settings.login_overall_per_second,
+                ),
             ),
             catalogue: CatalogueService::new(db.clone(), clock.clone()),
             audit: AuditLog::new(db.clone(), clock.clone()),

@@ -227,3 +227,49 @@ impl ClockNow for lumbung_tests::TestApp {
         self.clock.now().timestamp()
     }
 }
+
+/// A flood of logins from one address is refused before any password is hashed, and failed passwords lock the
+/// account only for the client that tried them: a stranger cannot lock a user out.
+#[tokio::test]
+async fn login_floods_are_limited_per_client_and_lockouts_are_per_account_and_client() {
+    let app = lumbung_tests::spawn_app_with(&[("LUMBUNG_LOGIN_PER_CLIENT_PER_MINUTE", "8")]).await;
+    app.bootstrap().await;
+    // Another address on this machine: the whole of 127.0.0.0/8 is loopback.
+    let elsewhere =
+        reqwest::Client::builder().local_address("127.0.0.2".parse::<std::net::IpAddr>().ok()).build().unwrap();
+    let login = |client: &reqwest::Client, email: &str, password: &str| {
+        client
+            .post(format!("{}/graphql", app.address))
+            .json(&json!({
+                "query": "mutation($e: String!, $p: String!) { login(email: $e, password: $p) { accessToken } }",
+                "variables": { "e": email, "p": password }
+            }))
+            .send()
+    };
+    let code = |body: &serde_json::Value| body["errors"][0]["extensions"]["code"].as_str().unwrap_or("ok").to_owned();
+    let analyst = "analis@diskopindag.test";
+    // A stranger at 127.0.0.2 fails five times: locked out there, and only there.
+    for _ in 0..5 {
+        let answer: serde_json::Value =
+            login(&elsewhere, analyst, "not-the-password").await.unwrap().json().await.unwrap();
+        assert_eq!(code(&answer), "UNAUTHENTICATED");
+    }
+    let stranger: serde_json::Value =
+        login(&elsewhere, analyst, lumbung_tests::PASSWORD).await.unwrap().json().await.unwrap();
+    assert_eq!(code(&stranger), "TOO_MANY_ATTEMPTS");
+    let owner: serde_json::Value =
+        login(&app.client, analyst, lumbung_tests::PASSWORD).await.unwrap().json().await.unwrap();
+    assert_eq!(code(&owner), "ok", "the user logs in from their own address: {owner}");
+    // The stranger's address has used six of its eight attempts a minute; on another account two more are tried,
+    // then it is refused before any password is checked.
+    let mut codes = Vec::new();
+    for _ in 0..4 {
+        let answer: serde_json::Value =
+            login(&elsewhere, "seseorang@kmp.test", "not-the-password").await.unwrap().json().await.unwrap();
+        if code(&answer) == "TOO_MANY_ATTEMPTS" {
+            assert!(answer["errors"][0]["extensions"]["retryAfterSeconds"].as_i64().is_some_and(|s| s >= 1));
+        }
+        codes.push(code(&answer));
+    }
+    assert_eq!(codes, ["UNAUTHENTICATED", "UNAUTHENTICATED", "TOO_MANY_ATTEMPTS", "TOO_MANY_ATTEMPTS"]);
+}

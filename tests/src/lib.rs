@@ -137,6 +137,9 @@ pub async fn spawn_on(database: Arc<TestDatabase>, environment: &[(&str, &str)])
         ("LUMBUNG_MAIL_INTERVAL_MS".into(), "100".into()),
         // The season's tenders run 2 days 4 hours; the minimum period has tests of its own that set it.
         ("LUMBUNG_MIN_BIDDING_SECONDS".into(), "3600".into()),
+        // Every test logs its users in from one address; the login limits have tests of their own.
+        ("LUMBUNG_LOGIN_PER_CLIENT_PER_MINUTE".into(), "100000".into()),
+        ("LUMBUNG_LOGIN_PER_SECOND".into(), "100000".into()),
     ];
     variables.extend(environment.iter().map(|(k, v)| (k.to_string(), v.to_string())));
     let settings =

@@ -29,6 +29,10 @@ pub enum Caller {
     Actor(Actor),
 }
 
+/// The network address the request came from (the peer of the connection), for limits that are per client.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientAddress(pub std::net::IpAddr);
+
 /// The root fields of this request that made an authorisation decision.
 #[derive(Default)]
 pub struct DecisionLedger(Mutex<HashSet<String>>);

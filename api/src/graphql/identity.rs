@@ -257,7 +257,8 @@ impl IdentityMutation {
     async fn login(&self, ctx: &Context<'_>, email: String, password: String) -> async_graphql::Result<Session> {
         public(ctx);
         let services = ctx.data::<Services>()?;
-        Ok(services.identity.login(&email, &password).await.api()?.into())
+        let client = ctx.data_opt::<super::guard::ClientAddress>().map(|address| address.0);
+        Ok(services.identity.login(&email, &password, client).await.api()?.into())
     }
 
     /// Exchanges a refresh token for a new session. Reusing a refresh token ends every session of that login.
