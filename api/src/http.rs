@@ -24,6 +24,7 @@ use serde_json::json;
 use tower_http::{
     catch_panic::CatchPanicLayer,
     request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
+    timeout::RequestBodyTimeoutLayer,
     trace::{DefaultOnResponse, TraceLayer},
 };
 
@@ -57,6 +58,7 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics_text))
         .layer(DefaultBodyLimit::max(state.settings.max_body_bytes))
+        .layer(RequestBodyTimeoutLayer::new(std::time::Duration::from_secs(state.settings.body_timeout_seconds.max(1))))
         .layer(middleware::from_fn_with_state(state.settings.max_body_bytes, refuse_declared_oversize))
         .layer(middleware::from_fn(record_metrics))
         .layer(CatchPanicLayer::custom(|_| {
@@ -94,6 +96,19 @@ async fn refuse_declared_oversize(State(max_body_bytes): State<usize>, request: 
         );
     }
     next.run(request).await
+}
+
+/// Whether reading the body failed because the body timeout passed (the timeout layer's error, somewhere in the
+/// rejection's chain of causes).
+fn timed_out(rejection: &axum::extract::rejection::BytesRejection) -> bool {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(rejection);
+    while let Some(error) = cause {
+        if error.is::<tower_http::timeout::TimeoutError>() {
+            return true;
+        }
+        cause = error.source();
+    }
+    false
 }
 
 /// The longest client request id kept; a longer one, or one with anything but letters, digits and `-_.:`, is replaced
@@ -153,8 +168,23 @@ async fn graphql_post(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Response {
+    let body = match body {
+        Ok(body) => body,
+        // The body did not arrive in time (see `LUMBUNG_BODY_TIMEOUT_SECONDS`), or broke off.
+        Err(rejection) if timed_out(&rejection) => {
+            return error_response(
+                StatusCode::REQUEST_TIMEOUT,
+                "REQUEST_TIMEOUT",
+                "the request body did not arrive in time",
+            );
+        }
+        Err(rejection) => {
+            let status = rejection.status();
+            return error_response(status, "BAD_REQUEST", &rejection.body_text());
+        }
+    };
     let is_json = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(is_json_media_type);
     if !is_json {
         return error_response(

@@ -43,6 +43,9 @@ pub struct Settings {
     pub refresh_token_ttl_days: i64,
     pub log_format: LogFormat,
     pub max_body_bytes: usize,
+    /// A request body not fully received this long after the request began is refused with 408
+    /// (`LUMBUNG_BODY_TIMEOUT_SECONDS`): a client trickling a body cannot hold a connection open.
+    pub body_timeout_seconds: u64,
     pub graphql: GraphqlLimits,
     /// How often the background task looks for tenders past their deadline.
     pub close_interval_ms: u64,
@@ -149,6 +152,7 @@ impl Settings {
             refresh_token_ttl_days: number(&value, "LUMBUNG_REFRESH_TOKEN_TTL_DAYS", 30)?,
             log_format,
             max_body_bytes: number(&value, "LUMBUNG_MAX_BODY_BYTES", 1024 * 1024)?,
+            body_timeout_seconds: number(&value, "LUMBUNG_BODY_TIMEOUT_SECONDS", 10)?,
             close_interval_ms: number(&value, "LUMBUNG_CLOSE_INTERVAL_MS", 1000)?,
             order_prefix: value("LUMBUNG_ORDER_PREFIX").unwrap_or_else(|| "KMP-MLG".to_owned()),
             cv_threshold_percent: number(&value, "LUMBUNG_CV_THRESHOLD_PERCENT", rust_decimal::Decimal::from(9))?,

@@ -321,3 +321,27 @@ async fn oversized_bodies_are_refused_from_their_declared_length_and_on_sockets(
     let sent = socket.send_text(huge).await;
     assert!(!sent || socket.closes_within(std::time::Duration::from_secs(5)).await, "a 2 MB message closes the socket");
 }
+
+/// A client that trickles a body cannot hold a connection: after the body timeout it gets 408.
+#[tokio::test]
+async fn a_body_that_does_not_arrive_in_time_is_refused() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = lumbung_tests::spawn_app_with(&[("LUMBUNG_BODY_TIMEOUT_SECONDS", "1")]).await;
+    let host = app.address.trim_start_matches("http://").to_owned();
+    let mut stream = tokio::net::TcpStream::connect(&host).await.unwrap();
+    let head = format!(
+        "POST /graphql HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n"
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(br#"{"query":"#).await.unwrap();
+    let started = std::time::Instant::now();
+    let mut answer = vec![0_u8; 512];
+    let read = tokio::time::timeout(std::time::Duration::from_secs(10), stream.read(&mut answer))
+        .await
+        .expect("the server answers once the body timeout passes")
+        .unwrap();
+    let text = String::from_utf8_lossy(&answer[..read]).to_string();
+    assert!(text.starts_with("HTTP/1.1 408"), "{text}");
+    assert!(text.contains("REQUEST_TIMEOUT"), "{text}");
+    assert!(started.elapsed() >= std::time::Duration::from_millis(900), "not before the timeout");
+}
