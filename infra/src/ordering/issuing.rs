@@ -160,80 +160,93 @@ pub async fn issue_orders(
     Ok(orders)
 }
 
-/// Brings a lot's award records in line with its orders that count, in the caller's transaction, after an order
-/// stopped counting (`stopped`: declined or cancelled) or a replacement started (`started`: a re-award). The orders
-/// are the truth of who supplies what at which price: each bid's awarded quantity, the lot's awarded quantity and
-/// cost, the cooperatives' allocations and the award price observations all follow them, so no read can count a
-/// declined quantity, or count a re-awarded quantity twice.
+/// Moves a lot's award records with its orders, in the caller's transaction, when an order stops counting
+/// (`stopped`: declined or cancelled) or a replacement starts (`started`: a re-award). The orders are the truth of who
+/// supplies what at which price: the order's quantity and cost leave (or join) its bid's awarded quantity, the lot's
+/// awarded quantity and cost, and the allocations of its demand lines; its award price observations are taken back
+/// (or recorded). Only the order's own rows are touched, so a decline costs the same on a national lot as on a small
+/// one, and no read can count a declined quantity, or a re-awarded one twice.
 pub(super) async fn award_follows_orders(
     txn: &WriteTransaction,
     events: &EventBus,
     tender_row: &tender::Model,
-    lot_id: Uuid,
     stopped: Option<&purchase_order::Model>,
     started: Option<&purchase_order::Model>,
     now: DateTime<Utc>,
 ) -> ServiceResult<()> {
-    let orders = counting_orders().filter(purchase_order::Column::LotId.eq(lot_id));
-    let lines = OrderingService::lines_of_orders(txn, orders.clone()).await?;
-    let orders: std::collections::HashMap<Uuid, purchase_order::Model> =
-        orders.all(txn).await?.into_iter().map(|order| (order.id, order)).collect();
-    let mut per_bid: BTreeMap<Uuid, i64> = BTreeMap::new();
-    let mut allocations = Vec::with_capacity(lines.len());
-    let (mut awarded, mut cost) = (0_i64, 0_i64);
-    for line in &lines {
-        let order = orders.get(&line.order_id).ok_or_else(|| ServiceError::internal("order line without order"))?;
-        *per_bid.entry(order.bid_id).or_default() += line.quantity_e4;
-        awarded += line.quantity_e4;
-        cost += line.line_total_e4;
-        allocations.push(award_allocation::ActiveModel {
-            id: Set(Uuid::now_v7()),
-            tender_id: Set(order.tender_id),
-            lot_id: Set(lot_id),
-            demand_line_id: Set(line.demand_line_id),
-            cooperative_id: Set(order.cooperative_id),
-            bid_id: Set(order.bid_id),
-            supplier_id: Set(order.supplier_id),
-            unit_price_e4: Set(line.unit_price_e4),
-            quantity_e4: Set(line.quantity_e4),
-            created_at: Set(order.issued_at),
-        });
-    }
-    for bid_row in bid::Entity::find().filter(bid::Column::LotId.eq(lot_id)).all(txn).await? {
-        let quantity = per_bid.get(&bid_row.id).copied().unwrap_or(0);
-        if bid_row.awarded_quantity_e4 != Some(quantity) && (bid_row.awarded_quantity_e4.is_some() || quantity > 0) {
-            let mut changed = bid_row.into_active_model();
-            changed.awarded_quantity_e4 = Set(Some(quantity));
-            changed.update(txn).await?;
+    for (order, joins) in stopped.map(|o| (o, false)).into_iter().chain(started.map(|o| (o, true))) {
+        let lines = OrderingService::lines_of(txn, order.id).await?;
+        let sign = if joins { 1 } else { -1 };
+        let quantity: i64 = lines.iter().map(|l| l.quantity_e4).sum::<i64>() * sign;
+        let cost: i64 = lines.iter().map(|l| l.line_total_e4).sum::<i64>() * sign;
+        let plus = |column: sea_orm::sea_query::Expr, delta: i64| {
+            use sea_orm::sea_query::ExprTrait;
+            sea_orm::sea_query::Expr::expr(sea_orm::sea_query::Func::coalesce([column, 0_i64.into()])).add(delta)
+        };
+        bid::Entity::update_many()
+            .col_expr(bid::Column::AwardedQuantityE4, plus(bid::Column::AwardedQuantityE4.into_expr(), quantity))
+            .filter(bid::Column::Id.eq(order.bid_id))
+            .exec(txn)
+            .await?;
+        lot::Entity::update_many()
+            .col_expr(lot::Column::AwardedQuantityE4, plus(lot::Column::AwardedQuantityE4.into_expr(), quantity))
+            .col_expr(lot::Column::TotalCostE4, plus(lot::Column::TotalCostE4.into_expr(), cost))
+            .filter(lot::Column::Id.eq(order.lot_id))
+            .exec(txn)
+            .await?;
+        for line in &lines {
+            // An allocation is a demand line's share from one bid: the order's line adds to it or leaves it.
+            let existing = award_allocation::Entity::find()
+                .filter(award_allocation::Column::LotId.eq(order.lot_id))
+                .filter(award_allocation::Column::DemandLineId.eq(line.demand_line_id))
+                .filter(award_allocation::Column::BidId.eq(order.bid_id))
+                .one(txn)
+                .await?;
+            let remaining = existing.as_ref().map_or(0, |a| a.quantity_e4) + line.quantity_e4 * sign;
+            match existing {
+                Some(allocation) if remaining <= 0 => {
+                    award_allocation::Entity::delete_by_id(allocation.id).exec(txn).await?;
+                }
+                Some(allocation) => {
+                    let mut changed = allocation.into_active_model();
+                    changed.quantity_e4 = Set(remaining);
+                    changed.update(txn).await?;
+                }
+                None if remaining > 0 => {
+                    award_allocation::ActiveModel {
+                        id: Set(Uuid::now_v7()),
+                        tender_id: Set(order.tender_id),
+                        lot_id: Set(order.lot_id),
+                        demand_line_id: Set(line.demand_line_id),
+                        cooperative_id: Set(order.cooperative_id),
+                        bid_id: Set(order.bid_id),
+                        supplier_id: Set(order.supplier_id),
+                        unit_price_e4: Set(line.unit_price_e4),
+                        quantity_e4: Set(remaining),
+                        created_at: Set(now),
+                    }
+                    .insert(txn)
+                    .await?;
+                }
+                None => return Err(ServiceError::internal("an order line without its allocation")),
+            }
         }
-    }
-    lot::Entity::update_many()
-        .col_expr(lot::Column::AwardedQuantityE4, sea_orm::sea_query::Expr::value(awarded))
-        .col_expr(lot::Column::TotalCostE4, sea_orm::sea_query::Expr::value(cost))
-        .filter(lot::Column::Id.eq(lot_id))
-        .exec(txn)
-        .await?;
-    award_allocation::Entity::delete_many().filter(award_allocation::Column::LotId.eq(lot_id)).exec(txn).await?;
-    // Ten columns a row: 1,000 rows stay well under both backends' bind-parameter limits.
-    for chunk in allocations.chunks(1_000) {
-        award_allocation::Entity::insert_many(chunk.to_vec()).exec_without_returning(txn).await?;
-    }
-    if let Some(order) = stopped {
-        crate::prices::retract_order(txn, tender_row.id, order.id, crate::prices::SOURCE_AWARD).await?;
-    }
-    if let Some(order) = started {
-        let source = crate::prices::SOURCE_AWARD;
-        let whole_lines = |line: &purchase_order_line::Model| from_stored(line.quantity_e4);
-        crate::prices::record_order_prices(
-            txn,
-            events,
-            source,
-            tender_row,
-            OrdersOf::Order(order.id),
-            now,
-            whole_lines,
-        )
-        .await?;
+        if joins {
+            let whole_lines = |line: &purchase_order_line::Model| from_stored(line.quantity_e4);
+            let source = crate::prices::SOURCE_AWARD;
+            crate::prices::record_order_prices(
+                txn,
+                events,
+                source,
+                tender_row,
+                OrdersOf::Order(order.id),
+                now,
+                whole_lines,
+            )
+            .await?;
+        } else {
+            crate::prices::retract_order(txn, tender_row.id, order.id, crate::prices::SOURCE_AWARD).await?;
+        }
     }
     Ok(())
 }
@@ -255,7 +268,7 @@ impl OrderingService {
         let to = status_of(&order)?.apply(OrderEvent::Cancel)?;
         let updated = Self::set_status(&txn, order, to, now, |o| o.cancel_reason = Set(Some(reason.clone()))).await?;
         let tender_row = Self::tender_of(&txn, &updated).await?;
-        award_follows_orders(&txn, &self.events, &tender_row, updated.lot_id, Some(&updated), None, now).await?;
+        award_follows_orders(&txn, &self.events, &tender_row, Some(&updated), None, now).await?;
         audit::record(
             &txn,
             now,
@@ -338,8 +351,7 @@ impl OrderingService {
         .await?;
         // An order that was only overdue stops counting now; a declined one stopped when it was declined.
         let stopped = expired.then_some(&replaced);
-        award_follows_orders(&txn, &self.events, &tender_row, replaced.lot_id, stopped, Some(&replacement), now)
-            .await?;
+        award_follows_orders(&txn, &self.events, &tender_row, stopped, Some(&replacement), now).await?;
         let summary = json!({ "replacedBy": replacement.id, "number": replacement.number, "toSupplier": next.supplier_id, "reason": reason });
         audit::record(&txn, now, AuditRecord::by(actor, "order.re_awarded", "purchase_order", order_id, summary))
             .await?;

@@ -58,7 +58,7 @@ impl OrderingService {
         let to = status_of(&order)?.apply(OrderEvent::Decline)?;
         let updated = Self::set_status(&txn, order, to, now, |o| o.decline_reason = Set(Some(reason.clone()))).await?;
         let tender_row = Self::tender_of(&txn, &updated).await?;
-        award_follows_orders(&txn, &self.events, &tender_row, updated.lot_id, Some(&updated), None, now).await?;
+        award_follows_orders(&txn, &self.events, &tender_row, Some(&updated), None, now).await?;
         audit::record(
             &txn,
             now,
