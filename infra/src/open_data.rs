@@ -5,7 +5,10 @@
 //! Drafts are not exported. Nothing about bids is exported before the deadline: the `bids` section, awards and
 //! tenderers appear only once the tender has been closed and evaluated.
 
-use std::{collections::BTreeMap, sync::Arc};
+use std::{
+    collections::{BTreeMap, HashMap},
+    sync::Arc,
+};
 
 use chrono::{DateTime, Utc};
 use domain::{
@@ -84,6 +87,10 @@ struct Process {
     confirmation_lines: Vec<confirmation_line::Model>,
     organisations: BTreeMap<Uuid, organisation::Model>,
     cooperatives: Vec<Uuid>,
+    /// Each order's quantity, and each bid's award as first made (its orders issued at confirmation): read once,
+    /// since a national tender has tens of thousands of orders and lines.
+    order_quantities: HashMap<Uuid, Decimal>,
+    first_awarded: HashMap<Uuid, Decimal>,
 }
 
 impl Process {
@@ -258,12 +265,11 @@ impl Process {
         if self.orders.is_empty() {
             return from_stored(bid.awarded_quantity_e4.unwrap_or(0));
         }
-        self.order_quantity(|order| order.bid_id == bid.id && order.replaces_order_id.is_none())
+        self.first_awarded.get(&bid.id).copied().unwrap_or_default()
     }
 
-    fn order_quantity(&self, wanted: impl Fn(&purchase_order::Model) -> bool) -> Decimal {
-        let ids: Vec<Uuid> = self.orders.iter().filter(|o| wanted(o)).map(|o| o.id).collect();
-        self.lines.iter().filter(|l| ids.contains(&l.order_id)).map(|l| from_stored(l.quantity_e4)).sum()
+    fn order_quantity(&self, order_id: Uuid) -> Decimal {
+        self.order_quantities.get(&order_id).copied().unwrap_or_default()
     }
 
     /// The changes to a bid's award since it was first made, the OCDS way: one amendment per order of the bid that
@@ -274,7 +280,7 @@ impl Process {
             .filter(|order| order.bid_id == bid.id)
             .filter(|order| order.replaces_order_id.is_some() || !order_counts(order))
             .map(|order| {
-                let quantity = self.order_quantity(|o| o.id == order.id);
+                let quantity = self.order_quantity(order.id);
                 let unit = self.unit()["name"].as_str().unwrap_or("unit").to_owned();
                 let (rationale, description) = if order_counts(order) {
                     (
@@ -585,6 +591,15 @@ impl OpenData {
             .map(|o| o.id)
             .collect();
         let agency = agency_id.and_then(|id| organisations.get(&id).cloned());
+        let mut order_quantities: HashMap<Uuid, Decimal> = HashMap::new();
+        for line in &lines {
+            *order_quantities.entry(line.order_id).or_default() += from_stored(line.quantity_e4);
+        }
+        let mut first_awarded: HashMap<Uuid, Decimal> = HashMap::new();
+        for order in orders.iter().filter(|o| o.replaces_order_id.is_none()) {
+            *first_awarded.entry(order.bid_id).or_default() +=
+                order_quantities.get(&order.id).copied().unwrap_or_default();
+        }
         Ok(Some(Process {
             tender: row,
             status,
@@ -600,6 +615,8 @@ impl OpenData {
             confirmation_lines,
             organisations,
             cooperatives,
+            order_quantities,
+            first_awarded,
         }))
     }
 
