@@ -125,8 +125,6 @@ async fn add_to_rollup(txn: &WriteTransaction, key: &RollupKey, moments: &Moment
         DatabaseBackend::Postgres => ("LEAST", "GREATEST"),
         _ => ("MIN", "MAX"),
     };
-    let placeholders: Vec<String> =
-        (1..=13).map(|n| if backend == DatabaseBackend::Postgres { format!("${n}") } else { "?".to_owned() }).collect();
     let sql = format!(
         "INSERT INTO price_rollup (commodity_id, source, day, city, kecamatan, observations, sum_price_e4, \
          sum_price_squared, min_price_e4, max_price_e4, sum_quantity_e4, sum_amount_e4, above_ceiling) \
@@ -139,7 +137,7 @@ async fn add_to_rollup(txn: &WriteTransaction, key: &RollupKey, moments: &Moment
          sum_quantity_e4 = price_rollup.sum_quantity_e4 + excluded.sum_quantity_e4, \
          sum_amount_e4 = price_rollup.sum_amount_e4 + excluded.sum_amount_e4, \
          above_ceiling = price_rollup.above_ceiling + excluded.above_ceiling",
-        placeholders.join(", ")
+        ["?"; 13].join(", ")
     );
     let (commodity_id, source, day, city, kecamatan) = key;
     let values: Vec<Value> = vec![
@@ -157,6 +155,7 @@ async fn add_to_rollup(txn: &WriteTransaction, key: &RollupKey, moments: &Moment
         to_stored(moments.sum_amount)?.into(),
         i64::try_from(moments.count_above_ceiling).unwrap_or(i64::MAX).into(),
     ];
+    let sql = crate::db::numbered_placeholders(backend, &sql);
     txn.execute_raw(Statement::from_sql_and_values(backend, sql, values)).await?;
     Ok(())
 }
