@@ -92,5 +92,4 @@ async fn a_subscriber_on_one_node_hears_what_happens_through_another() {
         let _ = node.kill();
         let _ = node.wait();
     }
-    database.drop_it().await;
 }

@@ -9,6 +9,33 @@ use rust_decimal::Decimal;
 
 use crate::{clock::wib, error::RuleError};
 
+/// Where a queued e-mail stands: waiting (or retrying), sent, or given up after its attempts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutboxStatus {
+    Pending,
+    Sent,
+    Failed,
+}
+
+impl OutboxStatus {
+    pub const ALL: [Self; 3] = [Self::Pending, Self::Sent, Self::Failed];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "PENDING",
+            Self::Sent => "SENT",
+            Self::Failed => "FAILED",
+        }
+    }
+
+    pub fn parse(value: &str) -> Result<Self, RuleError> {
+        Self::ALL
+            .into_iter()
+            .find(|status| status.as_str() == value)
+            .ok_or_else(|| RuleError::invalid("status", format!("unknown outbox status {value:?}")))
+    }
+}
+
 /// The kinds of e-mail. Each has a stable name used in storage and in the API.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum NotificationKind {

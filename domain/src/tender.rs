@@ -52,6 +52,33 @@ impl TenderStatus {
     }
 }
 
+/// What became of a lot at the close: `PENDING` until evaluation, then `AWARDED` or `UNSUCCESSFUL`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LotOutcome {
+    Pending,
+    Awarded,
+    Unsuccessful,
+}
+
+impl LotOutcome {
+    pub const ALL: [Self; 3] = [Self::Pending, Self::Awarded, Self::Unsuccessful];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "PENDING",
+            Self::Awarded => "AWARDED",
+            Self::Unsuccessful => "UNSUCCESSFUL",
+        }
+    }
+
+    pub fn parse(value: &str) -> Result<Self, RuleError> {
+        Self::ALL
+            .into_iter()
+            .find(|outcome| outcome.as_str() == value)
+            .ok_or_else(|| RuleError::invalid("outcome", format!("unknown lot outcome {value:?}")))
+    }
+}
+
 /// How a lot's winning bids are chosen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AwardCriterion {

@@ -125,7 +125,7 @@ impl AuditLog {
         actor: &Actor,
         subject: Option<(String, String)>,
         page: crate::pagination::PageRequest<Uuid>,
-    ) -> crate::error::ServiceResult<crate::pagination::Page<audit_entry::Model>> {
+    ) -> crate::error::ServiceResult<crate::pagination::Page<crate::read_models::AuditEntry>> {
         use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
         actor.require(domain::access::Permission::ViewAuditLog)?;
         let mut query = audit_entry::Entity::find().order_by_desc(audit_entry::Column::Id);
@@ -153,6 +153,6 @@ impl AuditLog {
                 row.actor_organisation_id = None;
             }
         }
-        Ok(crate::pagination::Page::from_overfetched(rows, page.limit))
+        Ok(crate::pagination::Page::from_overfetched(crate::read_models::read_all(rows)?, page.limit))
     }
 }

@@ -26,6 +26,7 @@ use crate::{
     error::ServiceResult,
     fixed_point,
     pagination::{Page, PageRequest},
+    read_models::{self, read_all, read_one},
 };
 
 #[derive(Debug, Clone)]
@@ -71,7 +72,7 @@ impl CatalogueService {
         &self,
         actor: Option<&Actor>,
         input: CommodityInput,
-    ) -> ServiceResult<commodity::Model> {
+    ) -> ServiceResult<read_models::Commodity> {
         if let Some(actor) = actor {
             actor.require(Permission::ManageCatalogue)?;
         }
@@ -98,7 +99,7 @@ impl CatalogueService {
         let summary = json!({ "code": created.code, "unit": created.unit, "category": created.category });
         audit::record(&txn, now, audit_record(actor, "commodity.created", "commodity", created.id, summary)).await?;
         txn.commit().await?;
-        Ok(created)
+        created.try_into()
     }
 
     pub async fn update_commodity(
@@ -106,7 +107,7 @@ impl CatalogueService {
         actor: &Actor,
         code: &str,
         changes: CommodityChanges,
-    ) -> ServiceResult<commodity::Model> {
+    ) -> ServiceResult<read_models::Commodity> {
         actor.require(Permission::ManageCatalogue)?;
         let code = commodity_code(code)?;
         let now = self.clock.now();
@@ -135,7 +136,7 @@ impl CatalogueService {
         });
         audit::record(&txn, now, AuditRecord::by(actor, "commodity.updated", "commodity", updated.id, summary)).await?;
         txn.commit().await?;
-        Ok(updated)
+        updated.try_into()
     }
 
     /// Records an HET or reference price from a date in an area. An existing one for the same commodity, kind,
@@ -144,7 +145,7 @@ impl CatalogueService {
         &self,
         actor: Option<&Actor>,
         input: PriceReferenceInput,
-    ) -> ServiceResult<price_reference::Model> {
+    ) -> ServiceResult<read_models::PriceReference> {
         if let Some(actor) = actor {
             actor.require(Permission::ManageCatalogue)?;
         }
@@ -198,15 +199,15 @@ impl CatalogueService {
         let record = audit_record(actor, "price_reference.recorded", "commodity", commodity.id, summary);
         audit::record(&txn, now, record).await?;
         txn.commit().await?;
-        Ok(created)
+        created.try_into()
     }
 
-    pub async fn commodity_by_code(&self, actor: &Actor, code: &str) -> ServiceResult<Option<commodity::Model>> {
+    pub async fn commodity_by_code(&self, actor: &Actor, code: &str) -> ServiceResult<Option<read_models::Commodity>> {
         actor.require(Permission::ReadCatalogue)?;
         let Ok(code) = commodity_code(code) else {
             return Ok(None);
         };
-        Ok(commodity::Entity::find().filter(commodity::Column::Code.eq(code)).one(&self.db).await?)
+        read_one(commodity::Entity::find().filter(commodity::Column::Code.eq(code)).one(&self.db).await?)
     }
 
     /// Commodities in code order.
@@ -215,7 +216,7 @@ impl CatalogueService {
         actor: &Actor,
         category: Option<Category>,
         page: PageRequest<String>,
-    ) -> ServiceResult<Page<commodity::Model>> {
+    ) -> ServiceResult<Page<read_models::Commodity>> {
         actor.require(Permission::ReadCatalogue)?;
         let mut query = commodity::Entity::find().order_by_asc(commodity::Column::Code);
         if let Some(category) = category {
@@ -224,18 +225,20 @@ impl CatalogueService {
         if let Some(after) = page.after {
             query = query.filter(commodity::Column::Code.gt(after));
         }
-        let rows = query.limit(page.limit + 1).all(&self.db).await?;
+        let rows = read_all(query.limit(page.limit + 1).all(&self.db).await?)?;
         Ok(Page::from_overfetched(rows, page.limit))
     }
 
     /// Price references of many commodities in one query, newest first.
-    pub async fn price_references_of(&self, commodity_ids: &[Uuid]) -> ServiceResult<Vec<price_reference::Model>> {
-        Ok(price_reference::Entity::find()
-            .filter(price_reference::Column::CommodityId.is_in(commodity_ids.iter().copied()))
-            .order_by_desc(price_reference::Column::EffectiveFrom)
-            .order_by_asc(price_reference::Column::Id)
-            .all(&self.db)
-            .await?)
+    pub async fn price_references_of(&self, commodity_ids: &[Uuid]) -> ServiceResult<Vec<read_models::PriceReference>> {
+        read_all(
+            price_reference::Entity::find()
+                .filter(price_reference::Column::CommodityId.is_in(commodity_ids.iter().copied()))
+                .order_by_desc(price_reference::Column::EffectiveFrom)
+                .order_by_asc(price_reference::Column::Id)
+                .all(&self.db)
+                .await?,
+        )
     }
 }
 
@@ -253,7 +256,7 @@ fn audit_record(
 }
 
 /// The domain's view of a stored price reference.
-pub fn to_domain(row: &price_reference::Model) -> ServiceResult<PriceReference> {
+pub(crate) fn to_domain(row: &price_reference::Model) -> ServiceResult<PriceReference> {
     Ok(PriceReference {
         kind: PriceKind::parse(&row.kind)?,
         price: fixed_point::from_stored(row.price_e4),

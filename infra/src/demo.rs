@@ -3,9 +3,9 @@
 
 use chrono::NaiveDate;
 use domain::{
-    access::{Actor, Role},
+    access::Actor,
     commodity::{AreaScope, Category, PriceKind, Unit},
-    organisation::{OrganisationKind, OrganisationStatus},
+    organisation::OrganisationKind,
 };
 use rust_decimal::Decimal;
 
@@ -233,10 +233,10 @@ pub async fn seed(services: &Services) -> ServiceResult<Vec<DemoLogin>> {
 
     let agency = "Diskopindag Kota Malang";
     let email = "analis@diskopindag-malang.demo";
-    let (agency_org, agency_user) = identity
+    let agency_registered = identity
         .create_verified_unattended(simple_organisation(OrganisationKind::Agency, agency, email, "Rina Analis"))
         .await?;
-    let agency_actor = actor(&agency_org, &agency_user);
+    let agency_actor = actor(&agency_registered);
     add(agency, "AGENCY_ANALYST", email);
 
     let mut cooperatives: Vec<(String, Actor)> = Vec::new();
@@ -255,8 +255,8 @@ pub async fn seed(services: &Services) -> ServiceResult<Vec<DemoLogin>> {
             kecamatan: (*kecamatan).into(),
             city: CITY.into(),
         }];
-        let (organisation, user) = identity.create_verified_unattended(input).await?;
-        cooperatives.push((place.to_string(), actor(&organisation, &user)));
+        let registered = identity.create_verified_unattended(input).await?;
+        cooperatives.push((place.to_string(), actor(&registered)));
         add(&name, "COOP_STAFF", &email);
     }
 
@@ -299,14 +299,14 @@ pub async fn seed(services: &Services) -> ServiceResult<Vec<DemoLogin>> {
     Ok(logins)
 }
 
-fn actor(organisation: &crate::entities::organisation::Model, user: &crate::entities::app_user::Model) -> Actor {
-    let kind = OrganisationKind::parse(&organisation.kind).unwrap_or(OrganisationKind::Cooperative);
+fn actor(registered: &crate::identity::Registered) -> Actor {
+    let (organisation, user) = (&registered.organisation, &registered.user);
     Actor {
         user_id: user.id,
         organisation_id: organisation.id,
-        organisation_kind: kind,
-        organisation_status: OrganisationStatus::Verified,
-        role: Role::for_kind(kind),
+        organisation_kind: organisation.kind,
+        organisation_status: organisation.status,
+        role: user.role,
         is_organisation_admin: user.is_organisation_admin,
     }
 }

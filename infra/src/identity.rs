@@ -26,6 +26,7 @@ use crate::{
     error::ServiceResult,
     pagination::{Page, PageRequest},
     password,
+    read_models::{self, read_all, read_one},
     tokens::{AccessTokens, new_opaque_token, token_hash},
 };
 
@@ -72,13 +73,27 @@ pub struct Session {
     pub access_token_expires_at: DateTime<Utc>,
     pub refresh_token: String,
     pub refresh_token_expires_at: DateTime<Utc>,
-    pub user: app_user::Model,
+    pub user: read_models::User,
+}
+
+/// A new organisation and its first user.
+#[derive(Debug, Clone)]
+pub struct Registered {
+    pub organisation: read_models::Organisation,
+    pub user: read_models::User,
+}
+
+impl TryFrom<(organisation::Model, app_user::Model)> for Registered {
+    type Error = ServiceError;
+    fn try_from((organisation, user): (organisation::Model, app_user::Model)) -> ServiceResult<Self> {
+        Ok(Self { organisation: organisation.try_into()?, user: user.try_into()? })
+    }
 }
 
 /// An invitation just made: the token is shown once, to be passed to the invitee.
 #[derive(Debug, Clone)]
 pub struct Invitation {
-    pub user: app_user::Model,
+    pub user: read_models::User,
     pub token: String,
     pub expires_at: DateTime<Utc>,
 }
@@ -190,29 +205,22 @@ impl IdentityService {
     }
 
     /// A cooperative or supplier signs itself up with its first user; it starts `PENDING`.
-    pub async fn register(&self, input: OrganisationInput) -> ServiceResult<(organisation::Model, app_user::Model)> {
+    pub async fn register(&self, input: OrganisationInput) -> ServiceResult<Registered> {
         if !input.kind.may_self_register() {
             return Err(ServiceError::bad_input("kind", "only cooperatives and suppliers register themselves"));
         }
-        self.create_organisation(None, input, OrganisationStatus::Pending).await
+        self.create_organisation(None, input, OrganisationStatus::Pending).await?.try_into()
     }
 
     /// A platform admin creates an organisation of any kind, verified from the start (the agency, say).
-    pub async fn create_verified(
-        &self,
-        actor: &Actor,
-        input: OrganisationInput,
-    ) -> ServiceResult<(organisation::Model, app_user::Model)> {
+    pub async fn create_verified(&self, actor: &Actor, input: OrganisationInput) -> ServiceResult<Registered> {
         actor.require(Permission::ManageOrganisations)?;
-        self.create_organisation(Some(actor), input, OrganisationStatus::Verified).await
+        self.create_organisation(Some(actor), input, OrganisationStatus::Verified).await?.try_into()
     }
 
     /// For the command line and demo data: a verified organisation with no logged-in actor behind it.
-    pub async fn create_verified_unattended(
-        &self,
-        input: OrganisationInput,
-    ) -> ServiceResult<(organisation::Model, app_user::Model)> {
-        self.create_organisation(None, input, OrganisationStatus::Verified).await
+    pub async fn create_verified_unattended(&self, input: OrganisationInput) -> ServiceResult<Registered> {
+        self.create_organisation(None, input, OrganisationStatus::Verified).await?.try_into()
     }
 
     async fn create_organisation(
@@ -311,7 +319,7 @@ impl IdentityService {
         email: &str,
         name: &str,
         new_password: &str,
-    ) -> ServiceResult<app_user::Model> {
+    ) -> ServiceResult<read_models::User> {
         let platform = organisation::Entity::find()
             .filter(organisation::Column::Kind.eq(OrganisationKind::Platform.as_str()))
             .order_by_asc(organisation::Column::Id)
@@ -331,7 +339,7 @@ impl IdentityService {
                 delivery_points: vec![],
                 first_user: FirstUserInput { email: email.into(), name: name.into(), password: new_password.into() },
             };
-            return Ok(self.create_verified_unattended(input).await?.1);
+            return Ok(self.create_verified_unattended(input).await?.user);
         };
         let email = Email::parse(email)?;
         let name = person_name(name)?;
@@ -359,7 +367,7 @@ impl IdentityService {
         .await?;
         audit::record(&txn, now, AuditRecord::anonymous("user.admin_created", "user", user.id, json!({}))).await?;
         txn.commit().await?;
-        Ok(user)
+        user.try_into()
     }
 
     /// Verifies, rejects, suspends or reinstates an organisation. Suspension ends every session of its users.
@@ -369,7 +377,7 @@ impl IdentityService {
         organisation_id: Uuid,
         decision: ReviewDecision,
         reason: Option<&str>,
-    ) -> ServiceResult<organisation::Model> {
+    ) -> ServiceResult<read_models::Organisation> {
         let reason = review_reason(decision, reason)?;
         let now = self.clock.now();
         let txn = begin_write(&self.db).await?;
@@ -430,7 +438,7 @@ impl IdentityService {
         )
         .await?;
         txn.commit().await?;
-        Ok(updated)
+        updated.try_into()
     }
 
     /// Logs in with e-mail and password from `client` (its network address, when known). Wrong credentials and
@@ -537,6 +545,7 @@ impl IdentityService {
         .insert(connection)
         .await?;
         let (access_token, access_token_expires_at) = self.access_tokens.issue(user.id, now)?;
+        let user = user.try_into()?;
         Ok(Session { access_token, access_token_expires_at, refresh_token, refresh_token_expires_at, user })
     }
 
@@ -685,11 +694,11 @@ impl IdentityService {
         let summary = json!({ "organisationAdmin": organisation_admin });
         audit::record(&txn, now, AuditRecord::by(actor, "user.invited", "user", user.id, summary)).await?;
         txn.commit().await?;
-        Ok(Invitation { user, token, expires_at })
+        Ok(Invitation { user: user.try_into()?, token, expires_at })
     }
 
     /// The invitee sets their password; the invitation token then no longer works.
-    pub async fn accept_invitation(&self, token: &str, new_password: &str) -> ServiceResult<app_user::Model> {
+    pub async fn accept_invitation(&self, token: &str, new_password: &str) -> ServiceResult<read_models::User> {
         // Whose password it is, so that it may not contain their address or name (read outside the write).
         let invitee = app_user::Entity::find()
             .filter(app_user::Column::InvitationTokenHash.eq(token_hash(token)))
@@ -723,7 +732,7 @@ impl IdentityService {
         };
         audit::record(&txn, now, record).await?;
         txn.commit().await?;
-        Ok(user)
+        user.try_into()
     }
 
     async fn organisation_of(&self, user: &app_user::Model) -> ServiceResult<organisation::Model> {
@@ -734,17 +743,17 @@ impl IdentityService {
     }
 
     /// One organisation, if the actor may see it; otherwise as if it did not exist.
-    pub async fn organisation(&self, actor: &Actor, id: Uuid) -> ServiceResult<Option<organisation::Model>> {
+    pub async fn organisation(&self, actor: &Actor, id: Uuid) -> ServiceResult<Option<read_models::Organisation>> {
         actor.require(Permission::ViewOwnOrganisation)?;
         if !actor.may_view_organisation(id) {
             return Ok(None);
         }
-        Ok(organisation::Entity::find_by_id(id).one(&self.db).await?)
+        read_one(organisation::Entity::find_by_id(id).one(&self.db).await?)
     }
 
-    pub async fn user(&self, actor: &Actor, id: Uuid) -> ServiceResult<Option<app_user::Model>> {
+    pub async fn user(&self, actor: &Actor, id: Uuid) -> ServiceResult<Option<read_models::User>> {
         let user = app_user::Entity::find_by_id(id).one(&self.db).await?;
-        Ok(user.filter(|u| u.id == actor.user_id || actor.may_view_organisation(u.organisation_id)))
+        read_one(user.filter(|u| u.id == actor.user_id || actor.may_view_organisation(u.organisation_id)))
     }
 
     /// Organisations for the agency and admins, oldest first.
@@ -753,7 +762,7 @@ impl IdentityService {
         actor: &Actor,
         filter: OrganisationFilter,
         page: PageRequest<Uuid>,
-    ) -> ServiceResult<Page<organisation::Model>> {
+    ) -> ServiceResult<Page<read_models::Organisation>> {
         actor.require(Permission::ViewAllOrganisations)?;
         let mut query = organisation::Entity::find().order_by_asc(organisation::Column::Id);
         if let Some(kind) = filter.kind {
@@ -765,41 +774,58 @@ impl IdentityService {
         if let Some(after) = page.after {
             query = query.filter(organisation::Column::Id.gt(after));
         }
-        let rows = query.limit(page.limit + 1).all(&self.db).await?;
+        let rows = read_all(query.limit(page.limit + 1).all(&self.db).await?)?;
         Ok(Page::from_overfetched(rows, page.limit))
     }
 
     // Batch loaders: one query for many organisations, so lists stay at a constant number of queries.
 
-    pub async fn organisations_by_ids(&self, ids: &[Uuid]) -> ServiceResult<Vec<organisation::Model>> {
-        Ok(organisation::Entity::find()
-            .filter(organisation::Column::Id.is_in(ids.iter().copied()))
-            .all(&self.db)
-            .await?)
+    pub async fn organisations_by_ids(&self, ids: &[Uuid]) -> ServiceResult<Vec<read_models::Organisation>> {
+        read_all(
+            organisation::Entity::find()
+                .filter(organisation::Column::Id.is_in(ids.iter().copied()))
+                .all(&self.db)
+                .await?,
+        )
     }
 
-    pub async fn users_of(&self, organisation_ids: &[Uuid]) -> ServiceResult<Vec<app_user::Model>> {
-        Ok(app_user::Entity::find()
-            .filter(app_user::Column::OrganisationId.is_in(organisation_ids.iter().copied()))
-            .order_by_asc(app_user::Column::Id)
-            .all(&self.db)
-            .await?)
+    pub async fn users_of(&self, organisation_ids: &[Uuid]) -> ServiceResult<Vec<read_models::User>> {
+        read_all(
+            app_user::Entity::find()
+                .filter(app_user::Column::OrganisationId.is_in(organisation_ids.iter().copied()))
+                .order_by_asc(app_user::Column::Id)
+                .all(&self.db)
+                .await?,
+        )
     }
 
-    pub async fn delivery_points_of(&self, organisation_ids: &[Uuid]) -> ServiceResult<Vec<delivery_point::Model>> {
-        Ok(delivery_point::Entity::find()
-            .filter(delivery_point::Column::OrganisationId.is_in(organisation_ids.iter().copied()))
-            .order_by_asc(delivery_point::Column::Id)
-            .all(&self.db)
-            .await?)
+    pub async fn delivery_points_of(
+        &self,
+        organisation_ids: &[Uuid],
+    ) -> ServiceResult<Vec<read_models::DeliveryPoint>> {
+        read_all(
+            delivery_point::Entity::find()
+                .filter(delivery_point::Column::OrganisationId.is_in(organisation_ids.iter().copied()))
+                .order_by_asc(delivery_point::Column::Id)
+                .all(&self.db)
+                .await?,
+        )
     }
 
-    pub async fn categories_of(&self, organisation_ids: &[Uuid]) -> ServiceResult<Vec<organisation_category::Model>> {
-        Ok(organisation_category::Entity::find()
+    /// The categories each organisation sells, as (organisation, category) pairs.
+    pub async fn categories_of(&self, organisation_ids: &[Uuid]) -> ServiceResult<Vec<(Uuid, Category)>> {
+        organisation_category::Entity::find()
             .filter(organisation_category::Column::OrganisationId.is_in(organisation_ids.iter().copied()))
             .order_by_asc(organisation_category::Column::Category)
             .all(&self.db)
-            .await?)
+            .await?
+            .into_iter()
+            .map(|row| {
+                let category = Category::parse(&row.category)
+                    .map_err(|error| ServiceError::internal(format!("a stored category does not parse: {error}")))?;
+                Ok((row.organisation_id, category))
+            })
+            .collect()
     }
 
     /// Whether any organisation exists yet (demo data goes only into an empty database).

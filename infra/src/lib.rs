@@ -21,6 +21,7 @@ pub mod pagination;
 pub mod password;
 pub mod pooling;
 pub mod prices;
+pub mod read_models;
 pub mod red_flags;
 pub mod services;
 pub mod tendering;

@@ -12,7 +12,7 @@ use domain::{
     access::Actor,
     access::Permission,
     clock::Clock,
-    notification::{NotificationKind, retry_delay},
+    notification::{NotificationKind, OutboxStatus, retry_delay},
 };
 use lettre::{
     AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor,
@@ -32,6 +32,7 @@ use crate::{
     error::ServiceResult,
     notification::{OUTBOX_FAILED, OUTBOX_PENDING, OUTBOX_SENT},
     pagination::{Page, PageRequest},
+    read_models,
 };
 
 /// How long a claimed message is left to its worker before another may try it.
@@ -245,20 +246,20 @@ impl Mailer {
     pub async fn messages(
         &self,
         actor: &Actor,
-        status: Option<&str>,
+        status: Option<OutboxStatus>,
         page: PageRequest<Uuid>,
-    ) -> ServiceResult<Page<outbox_message::Model>> {
+    ) -> ServiceResult<Page<read_models::OutboxMessage>> {
         actor.require(Permission::ManageOrganisations)?;
         let mut query = outbox_message::Entity::find().order_by_desc(outbox_message::Column::Id);
         if let Some(status) = status {
-            query = query.filter(outbox_message::Column::Status.eq(status));
+            query = query.filter(outbox_message::Column::Status.eq(status.as_str()));
         }
         if let Some(after) = page.after {
             query = query.filter(outbox_message::Column::Id.lt(after));
         }
         let mut rows = query.limit(page.limit + 1).all(&self.db).await?;
         self.seal_bid_receipts(&mut rows).await?;
-        Ok(Page::from_overfetched(rows, page.limit))
+        Ok(Page::from_overfetched(read_models::read_all(rows)?, page.limit))
     }
 
     /// A bid receipt tells who bid on which tender: until the deadline, admins see neither its recipient nor its subject.
@@ -294,7 +295,7 @@ impl Mailer {
     }
 
     /// Puts a failed message back in the queue, due now, with a fresh allowance of attempts.
-    pub async fn retry(&self, actor: &Actor, message_id: Uuid) -> ServiceResult<outbox_message::Model> {
+    pub async fn retry(&self, actor: &Actor, message_id: Uuid) -> ServiceResult<read_models::OutboxMessage> {
         actor.require(Permission::ManageOrganisations)?;
         let now = self.clock.now();
         let txn = begin_write(&self.db).await?;
@@ -323,6 +324,6 @@ impl Mailer {
             [outbox_message::Model { status: OUTBOX_PENDING.into(), attempts: 0, next_attempt_at: now, ..row }];
         self.seal_bid_receipts(&mut retried).await?;
         let [retried] = retried;
-        Ok(retried)
+        retried.try_into()
     }
 }

@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use domain::{
     access::Actor,
     identity::UserStatus,
-    notification::{Notice, NotificationKind},
+    notification::{Notice, NotificationKind, OutboxStatus},
 };
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, DbErr, EntityTrait,
@@ -29,9 +29,9 @@ use crate::{
     error::ServiceResult,
 };
 
-pub const OUTBOX_PENDING: &str = "PENDING";
-pub const OUTBOX_SENT: &str = "SENT";
-pub const OUTBOX_FAILED: &str = "FAILED";
+pub const OUTBOX_PENDING: &str = OutboxStatus::Pending.as_str();
+pub const OUTBOX_SENT: &str = OutboxStatus::Sent.as_str();
+pub const OUTBOX_FAILED: &str = OutboxStatus::Failed.as_str();
 
 /// The PostgreSQL channel live events travel on between nodes.
 const CHANNEL: &str = "lumbung_live";

@@ -29,6 +29,7 @@ use crate::{
     fixed_point,
     idempotency::IdempotencyKey,
     pagination::{Page, PageRequest},
+    read_models::{self, read_all, read_one, stored_kecamatans},
 };
 
 #[derive(Debug, Clone)]
@@ -73,18 +74,13 @@ pub struct PoolingService {
     clock: Arc<dyn Clock>,
 }
 
-/// The kecamatan list a pool stores as JSON.
-pub fn pool_kecamatans(pool: &demand_pool::Model) -> Vec<String> {
-    serde_json::from_str(&pool.kecamatans).unwrap_or_default()
-}
-
 /// Whether a cooperative lies in a pool's area: the same city and, when the pool names kecamatan, one of them.
-pub fn in_area(pool: &demand_pool::Model, cooperative: &organisation::Model) -> bool {
+fn in_area(pool: &demand_pool::Model, cooperative: &organisation::Model) -> ServiceResult<bool> {
     let same_city = cooperative.city.as_deref().is_some_and(|city| city.eq_ignore_ascii_case(&pool.city));
-    let kecamatans = pool_kecamatans(pool);
+    let kecamatans = stored_kecamatans(&pool.kecamatans)?;
     let in_kecamatan = kecamatans.is_empty()
         || cooperative.kecamatan.as_deref().is_some_and(|k| kecamatans.iter().any(|name| name.eq_ignore_ascii_case(k)));
-    same_city && in_kecamatan
+    Ok(same_city && in_kecamatan)
 }
 
 fn pool_status(pool: &demand_pool::Model) -> ServiceResult<PoolStatus> {
@@ -106,7 +102,7 @@ impl PoolingService {
     }
 
     /// The agency opens a pool for one commodity in an area.
-    pub async fn open_pool(&self, actor: &Actor, input: PoolInput) -> ServiceResult<demand_pool::Model> {
+    pub async fn open_pool(&self, actor: &Actor, input: PoolInput) -> ServiceResult<read_models::DemandPool> {
         actor.require(Permission::ManageTendering)?;
         let window = DeliveryWindow::parse(input.delivery_first_day, input.delivery_last_day)?;
         let city = bounded_text("city", &input.city, 2, 80)?;
@@ -150,7 +146,7 @@ impl PoolingService {
         let summary = json!({ "commodity": commodity.code, "city": created.city, "kecamatans": kecamatans, "cutoff": created.cutoff_at });
         audit::record(&txn, now, AuditRecord::by(actor, "pool.opened", "demand_pool", created.id, summary)).await?;
         txn.commit().await?;
-        Ok(created)
+        created.try_into()
     }
 
     async fn pool_for_update(connection: &impl ConnectionTrait, pool_id: Uuid) -> ServiceResult<demand_pool::Model> {
@@ -166,7 +162,7 @@ impl PoolingService {
         actor: &Actor,
         pool_id: Uuid,
         new_cutoff: DateTime<Utc>,
-    ) -> ServiceResult<demand_pool::Model> {
+    ) -> ServiceResult<read_models::DemandPool> {
         actor.require(Permission::ManageTendering)?;
         let txn = begin_write(&self.db).await?;
         let now = self.clock.now();
@@ -182,10 +178,15 @@ impl PoolingService {
         audit::record(&txn, now, AuditRecord::by(actor, "pool.cutoff_extended", "demand_pool", pool_id, summary))
             .await?;
         txn.commit().await?;
-        Ok(updated)
+        updated.try_into()
     }
 
-    pub async fn cancel_pool(&self, actor: &Actor, pool_id: Uuid, reason: &str) -> ServiceResult<demand_pool::Model> {
+    pub async fn cancel_pool(
+        &self,
+        actor: &Actor,
+        pool_id: Uuid,
+        reason: &str,
+    ) -> ServiceResult<read_models::DemandPool> {
         actor.require(Permission::ManageTendering)?;
         let reason = bounded_text("reason", reason, 3, 500)?;
         let txn = begin_write(&self.db).await?;
@@ -204,7 +205,7 @@ impl PoolingService {
         )
         .await?;
         txn.commit().await?;
-        Ok(updated)
+        updated.try_into()
     }
 
     /// Records (or replaces) a cooperative's RDKK allocation of a subsidised fertiliser for a season.
@@ -215,7 +216,7 @@ impl PoolingService {
         commodity_code: &str,
         season: &str,
         quantity: Decimal,
-    ) -> ServiceResult<fertiliser_allocation::Model> {
+    ) -> ServiceResult<read_models::FertiliserAllocation> {
         actor.require(Permission::ManageTendering)?;
         let season = bounded_text("season", season, 2, 32)?;
         if quantity < Decimal::ZERO
@@ -276,7 +277,7 @@ impl PoolingService {
         )
         .await?;
         txn.commit().await?;
-        Ok(saved)
+        saved.try_into()
     }
 
     /// Checks the RDKK allocation for a line of `requested` in `pool`, counting the cooperative's other demand
@@ -345,7 +346,7 @@ impl PoolingService {
             .one(connection)
             .await?
             .ok_or_else(|| ServiceError::internal("actor without organisation"))?;
-        if !in_area(&pool, &cooperative) {
+        if !in_area(&pool, &cooperative)? {
             return Err(ServiceError::NotFound("demand pool".into()));
         }
         let commodity = commodity::Entity::find_by_id(pool.commodity_id)
@@ -356,7 +357,7 @@ impl PoolingService {
     }
 
     /// A cooperative adds a demand line to an open pool in its area.
-    pub async fn add_line(&self, actor: &Actor, input: DemandLineInput) -> ServiceResult<demand_line::Model> {
+    pub async fn add_line(&self, actor: &Actor, input: DemandLineInput) -> ServiceResult<read_models::DemandLine> {
         actor.require(Permission::SubmitDemand)?;
         let quantity = Quantity::parse("quantity", input.quantity)?;
         let idempotency = match &input.idempotency_key {
@@ -375,9 +376,13 @@ impl PoolingService {
             && let Some(line_id) = key.recall(&txn).await?
         {
             let line_id = Uuid::parse_str(&line_id).map_err(|e| ServiceError::internal(e.to_string()))?;
-            return demand_line::Entity::find_by_id(line_id).one(&txn).await?.ok_or_else(|| {
-                ServiceError::Conflict("the demand line this key created has since been removed".into())
-            });
+            return demand_line::Entity::find_by_id(line_id)
+                .one(&txn)
+                .await?
+                .ok_or_else(|| {
+                    ServiceError::Conflict("the demand line this key created has since been removed".into())
+                })?
+                .try_into();
         }
         let (pool, commodity) = Self::pool_for_demand(&txn, actor, input.pool_id).await?;
         pool::check_demand_open(pool_status(&pool)?, pool.cutoff_at, now)?;
@@ -406,7 +411,7 @@ impl PoolingService {
             json!({ "pool": pool.id, "quantity": quantity.value().to_string(), "wantedDate": line.wanted_date });
         audit::record(&txn, now, AuditRecord::by(actor, "demand.added", "demand_line", line.id, summary)).await?;
         txn.commit().await?;
-        Ok(line)
+        line.try_into()
     }
 
     async fn own_line(
@@ -426,7 +431,7 @@ impl PoolingService {
         actor: &Actor,
         line_id: Uuid,
         changes: DemandLineChanges,
-    ) -> ServiceResult<demand_line::Model> {
+    ) -> ServiceResult<read_models::DemandLine> {
         actor.require(Permission::SubmitDemand)?;
         let quantity = changes.quantity.map(|q| Quantity::parse("quantity", q)).transpose()?;
         let txn = begin_write(&self.db).await?;
@@ -458,7 +463,7 @@ impl PoolingService {
         });
         audit::record(&txn, now, AuditRecord::by(actor, "demand.changed", "demand_line", line_id, summary)).await?;
         txn.commit().await?;
-        Ok(updated)
+        updated.try_into()
     }
 
     pub async fn remove_line(&self, actor: &Actor, line_id: Uuid) -> ServiceResult<()> {
@@ -476,13 +481,16 @@ impl PoolingService {
     }
 
     /// Whether the actor may see a pool: the agency and admins always, a cooperative when the pool covers its area.
-    pub async fn may_view(&self, actor: &Actor, pool: &demand_pool::Model) -> ServiceResult<bool> {
+    async fn may_view(&self, actor: &Actor, pool: &demand_pool::Model) -> ServiceResult<bool> {
         actor.require(Permission::ViewTendering)?;
         match actor.organisation_kind {
             OrganisationKind::Agency | OrganisationKind::Platform => Ok(true),
             OrganisationKind::Cooperative => {
                 let cooperative = organisation::Entity::find_by_id(actor.organisation_id).one(&self.db).await?;
-                Ok(cooperative.is_some_and(|c| in_area(pool, &c)))
+                match cooperative {
+                    Some(cooperative) => in_area(pool, &cooperative),
+                    None => Ok(false),
+                }
             }
             OrganisationKind::Supplier => Ok(false),
         }
@@ -498,16 +506,16 @@ impl PoolingService {
         Ok(())
     }
 
-    pub async fn pool(&self, actor: &Actor, pool_id: Uuid) -> ServiceResult<Option<demand_pool::Model>> {
+    pub async fn pool(&self, actor: &Actor, pool_id: Uuid) -> ServiceResult<Option<read_models::DemandPool>> {
         Self::require_pool_reader(actor)?;
         let Some(pool) = demand_pool::Entity::find_by_id(pool_id).one(&self.db).await? else {
             return Ok(None);
         };
-        Ok(if self.may_view(actor, &pool).await? { Some(pool) } else { None })
+        read_one(if self.may_view(actor, &pool).await? { Some(pool) } else { None })
     }
 
     /// Pools newest first: all for the agency and admins; for a cooperative, those covering its area.
-    pub async fn pools(&self, actor: &Actor, page: PageRequest<Uuid>) -> ServiceResult<Page<demand_pool::Model>> {
+    pub async fn pools(&self, actor: &Actor, page: PageRequest<Uuid>) -> ServiceResult<Page<read_models::DemandPool>> {
         Self::require_pool_reader(actor)?;
         let mut query = demand_pool::Entity::find().order_by_desc(demand_pool::Column::Id);
         let cooperative = match actor.organisation_kind {
@@ -533,7 +541,15 @@ impl PoolingService {
             let rows = batch_query.limit(batch).all(&self.db).await?;
             let exhausted = (rows.len() as u64) < batch;
             after = rows.last().map(|row| row.id);
-            visible.extend(rows.into_iter().filter(|pool| cooperative.as_ref().is_none_or(|c| in_area(pool, c))));
+            for pool in rows {
+                let shown = match &cooperative {
+                    Some(cooperative) => in_area(&pool, cooperative)?,
+                    None => true,
+                };
+                if shown {
+                    visible.push(read_models::DemandPool::try_from(pool)?);
+                }
+            }
             if exhausted || visible.len() >= wanted {
                 break;
             }
@@ -560,7 +576,7 @@ impl PoolingService {
     }
 
     /// Demand lines of a pool: the agency sees all; a cooperative only its own.
-    pub async fn lines(&self, actor: &Actor, pool_id: Uuid) -> ServiceResult<Vec<demand_line::Model>> {
+    pub async fn lines(&self, actor: &Actor, pool_id: Uuid) -> ServiceResult<Vec<read_models::DemandLine>> {
         actor.require(Permission::ViewTendering)?;
         let mut query = demand_line::Entity::find().filter(demand_line::Column::PoolId.eq(pool_id));
         match actor.organisation_kind {
@@ -570,25 +586,29 @@ impl PoolingService {
             }
             OrganisationKind::Supplier => return Ok(vec![]),
         }
-        Ok(query.order_by_asc(demand_line::Column::Id).all(&self.db).await?)
+        read_all(query.order_by_asc(demand_line::Column::Id).all(&self.db).await?)
     }
 
-    pub async fn commodities_by_ids(&self, ids: &[Uuid]) -> ServiceResult<Vec<commodity::Model>> {
-        Ok(commodity::Entity::find().filter(commodity::Column::Id.is_in(ids.iter().copied())).all(&self.db).await?)
+    pub async fn commodities_by_ids(&self, ids: &[Uuid]) -> ServiceResult<Vec<read_models::Commodity>> {
+        read_all(
+            commodity::Entity::find().filter(commodity::Column::Id.is_in(ids.iter().copied())).all(&self.db).await?,
+        )
     }
 
     pub async fn allocations_of(
         &self,
         actor: &Actor,
         cooperative_id: Uuid,
-    ) -> ServiceResult<Vec<fertiliser_allocation::Model>> {
+    ) -> ServiceResult<Vec<read_models::FertiliserAllocation>> {
         if cooperative_id != actor.organisation_id {
             actor.require(Permission::ManageTendering)?;
         }
-        Ok(fertiliser_allocation::Entity::find()
-            .filter(fertiliser_allocation::Column::CooperativeId.eq(cooperative_id))
-            .order_by_asc(fertiliser_allocation::Column::Season)
-            .all(&self.db)
-            .await?)
+        read_all(
+            fertiliser_allocation::Entity::find()
+                .filter(fertiliser_allocation::Column::CooperativeId.eq(cooperative_id))
+                .order_by_asc(fertiliser_allocation::Column::Season)
+                .all(&self.db)
+                .await?,
+        )
     }
 }

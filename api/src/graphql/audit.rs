@@ -6,7 +6,7 @@ use async_graphql::{
 };
 use chrono::{DateTime, Utc};
 use domain::access;
-use infra::{entities::audit_entry, services::Services};
+use infra::{read_models as read, services::Services};
 use uuid::Uuid;
 
 use super::{
@@ -30,8 +30,8 @@ pub struct AuditEntry {
     summary: String,
 }
 
-impl From<audit_entry::Model> for AuditEntry {
-    fn from(row: audit_entry::Model) -> Self {
+impl From<read::AuditEntry> for AuditEntry {
+    fn from(row: read::AuditEntry) -> Self {
         Self {
             id: ID(row.id.to_string()),
             occurred_at: row.occurred_at,

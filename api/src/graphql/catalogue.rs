@@ -6,12 +6,7 @@ use async_graphql::{
 };
 use chrono::{DateTime, NaiveDate, Utc};
 use domain::{access, commodity as rules};
-use infra::{
-    catalogue::{self as service, to_domain},
-    entities::{commodity, price_reference},
-    fixed_point,
-    services::Services,
-};
+use infra::{catalogue as service, read_models as read, services::Services};
 use rust_decimal::Decimal;
 
 use super::{
@@ -19,7 +14,6 @@ use super::{
     guard::require,
     loaders::{Loaders, loader_error},
     pagination::{MaxPageSize, connection, page_request},
-    stored,
 };
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
@@ -68,22 +62,22 @@ pub enum AreaScope {
 }
 
 /// An HET or reference price of a commodity, from a date, in an area.
-pub struct PriceReference(pub price_reference::Model);
+pub struct PriceReference(pub read::PriceReference);
 
 #[Object]
 impl PriceReference {
     async fn id(&self) -> ID {
         ID(self.0.id.to_string())
     }
-    async fn kind(&self) -> async_graphql::Result<PriceKind> {
-        Ok(stored(rules::PriceKind::parse(&self.0.kind))?.into())
+    async fn kind(&self) -> PriceKind {
+        self.0.kind.into()
     }
     /// Rupiah per unit of the commodity, exact.
     async fn price(&self) -> Decimal {
-        fixed_point::from_stored(self.0.price_e4)
+        self.0.price
     }
-    async fn area_scope(&self) -> async_graphql::Result<AreaScope> {
-        Ok(stored(rules::AreaScope::parse(&self.0.area_scope))?.into())
+    async fn area_scope(&self) -> AreaScope {
+        self.0.area_scope.into()
     }
     /// The province or city; empty for national prices.
     async fn area_name(&self) -> &str {
@@ -102,7 +96,7 @@ impl PriceReference {
 }
 
 /// A commodity in the catalogue.
-pub struct Commodity(pub commodity::Model);
+pub struct Commodity(pub read::Commodity);
 
 #[Object]
 impl Commodity {
@@ -121,11 +115,11 @@ impl Commodity {
     async fn name_en(&self) -> &str {
         &self.0.name_en
     }
-    async fn unit(&self) -> async_graphql::Result<Unit> {
-        Ok(stored(rules::Unit::parse(&self.0.unit))?.into())
+    async fn unit(&self) -> Unit {
+        self.0.unit.into()
     }
-    async fn category(&self) -> async_graphql::Result<Category> {
-        Ok(stored(rules::Category::parse(&self.0.category))?.into())
+    async fn category(&self) -> Category {
+        self.0.category.into()
     }
     /// Every HET and reference price recorded, newest first.
     async fn price_references(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<PriceReference>> {
@@ -146,7 +140,7 @@ impl Commodity {
         let on = on.unwrap_or_else(|| super::today_in_jakarta(services.clock.now()));
         let rows = ctx.data::<Loaders>()?.price_references.load_one(self.0.id).await.map_err(loader_error)?;
         let rows = rows.unwrap_or_default();
-        let references = rows.iter().map(to_domain).collect::<Result<Vec<_>, _>>().api()?;
+        let references = rows.iter().map(read::PriceReference::to_domain).collect::<Result<Vec<_>, _>>().api()?;
         let place = rules::Place { province, city };
         let chosen = rules::applicable_price(&references, kind.into(), &place, on);
         Ok(chosen.and_then(|choice| {

@@ -3,14 +3,13 @@
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use domain::access;
-use infra::{entities::app_user, identity as service, services::Services};
+use infra::{identity as service, read_models as read, services::Services};
 
 use super::{
     catalogue::Category,
     error::ApiResult,
     guard::{authenticated, public, require},
     organisation::{Organisation, OrganisationKind},
-    stored,
 };
 
 /// A user's role, fixed by the kind of their organisation.
@@ -47,7 +46,7 @@ pub enum Permission {
 }
 
 /// A person who logs in, within one organisation.
-pub struct User(pub app_user::Model);
+pub struct User(pub read::User);
 
 #[Object]
 impl User {
@@ -60,8 +59,8 @@ impl User {
     async fn name(&self) -> &str {
         &self.0.name
     }
-    async fn role(&self) -> async_graphql::Result<Role> {
-        Ok(stored(access::Role::parse(&self.0.role))?.into())
+    async fn role(&self) -> Role {
+        self.0.role.into()
     }
     /// May invite further users into the organisation.
     async fn is_organisation_admin(&self) -> bool {
@@ -69,7 +68,7 @@ impl User {
     }
     /// `ACTIVE`, or `INVITED` until the invitation is accepted.
     async fn status(&self) -> &str {
-        &self.0.status
+        self.0.status.as_str()
     }
     async fn organisation_id(&self) -> ID {
         ID(self.0.organisation_id.to_string())
@@ -249,8 +248,8 @@ impl IdentityMutation {
     ) -> async_graphql::Result<Registration> {
         public(ctx);
         let services = ctx.data::<Services>()?;
-        let (organisation, user) = services.identity.register(input.into()).await.api()?;
-        Ok(Registration::new(Organisation(organisation), User(user)))
+        let registered = services.identity.register(input.into()).await.api()?;
+        Ok(Registration::new(Organisation(registered.organisation), User(registered.user)))
     }
 
     /// Logs in. Unknown e-mail and wrong password get the same answer; repeated failures lock the address for a while.

@@ -3,15 +3,8 @@
 use std::{collections::HashMap, sync::Arc};
 
 use async_graphql::dataloader::{DataLoader, Loader};
-use infra::{
-    ServiceError,
-    entities::{
-        app_user, commodity, confirmation_line, delivery_confirmation, delivery_point, dispatch, dispatch_line, lot,
-        organisation, price_reference, purchase_order_line,
-    },
-    pooling::PoolTotals,
-    services::Services,
-};
+use domain::commodity::Category;
+use infra::{ServiceError, pooling::PoolTotals, read_models as read, services::Services};
 use uuid::Uuid;
 
 macro_rules! grouped_loader {
@@ -39,58 +32,58 @@ macro_rules! grouped_loader {
 
 grouped_loader!(
     /// Delivery points by organisation id.
-    DeliveryPointsByOrganisation, delivery_point::Model,
+    DeliveryPointsByOrganisation, read::DeliveryPoint,
     |services, keys| services.identity.delivery_points_of(keys),
     |row| row.organisation_id
 );
 
 grouped_loader!(
     /// Users by organisation id.
-    UsersByOrganisation, app_user::Model,
+    UsersByOrganisation, read::User,
     |services, keys| services.identity.users_of(keys),
     |row| row.organisation_id
 );
 
 grouped_loader!(
     /// Price references by commodity id, newest first.
-    PriceReferencesByCommodity, price_reference::Model,
+    PriceReferencesByCommodity, read::PriceReference,
     |services, keys| services.catalogue.price_references_of(keys),
     |row| row.commodity_id
 );
 
 grouped_loader!(
     /// Lots by tender id, in lot order.
-    LotsByTender, lot::Model,
+    LotsByTender, read::Lot,
     |services, keys| services.tendering.lots_of(keys),
     |row| row.tender_id
 );
 
 grouped_loader!(
     /// Purchase order lines by order id.
-    LinesByOrder, purchase_order_line::Model,
+    LinesByOrder, read::OrderLine,
     |services, keys| services.ordering.lines(keys),
     |row| row.order_id
 );
 
 grouped_loader!(
     /// Dispatches, with their lines, by order id.
-    DispatchesByOrder, (dispatch::Model, Vec<dispatch_line::Model>),
+    DispatchesByOrder, read::Dispatch,
     |services, keys| services.ordering.dispatches_of(keys),
-    |row| row.0.order_id
+    |row| row.order_id
 );
 
 grouped_loader!(
     /// Delivery confirmations, with their lines, by order id.
-    ConfirmationsByOrder, (delivery_confirmation::Model, Vec<confirmation_line::Model>),
+    ConfirmationsByOrder, read::DeliveryConfirmation,
     |services, keys| services.ordering.confirmations_of(keys),
-    |row| row.0.order_id
+    |row| row.order_id
 );
 
 /// Commodities by id.
 pub struct CommodityById(Services);
 
 impl Loader<Uuid> for CommodityById {
-    type Value = commodity::Model;
+    type Value = read::Commodity;
     type Error = Arc<ServiceError>;
 
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
@@ -115,14 +108,14 @@ impl Loader<Uuid> for PoolTotalsById {
 pub struct CategoriesByOrganisation(Services);
 
 impl Loader<Uuid> for CategoriesByOrganisation {
-    type Value = Vec<String>;
+    type Value = Vec<Category>;
     type Error = Arc<ServiceError>;
 
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
         let rows = self.0.identity.categories_of(keys).await.map_err(Arc::new)?;
-        let mut grouped: HashMap<Uuid, Vec<String>> = HashMap::new();
-        for row in rows {
-            grouped.entry(row.organisation_id).or_default().push(row.category);
+        let mut grouped: HashMap<Uuid, Vec<Category>> = HashMap::new();
+        for (organisation_id, category) in rows {
+            grouped.entry(organisation_id).or_default().push(category);
         }
         Ok(grouped)
     }
@@ -132,7 +125,7 @@ impl Loader<Uuid> for CategoriesByOrganisation {
 pub struct OrganisationById(Services);
 
 impl Loader<Uuid> for OrganisationById {
-    type Value = organisation::Model;
+    type Value = read::Organisation;
     type Error = Arc<ServiceError>;
 
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {

@@ -96,11 +96,6 @@ pub fn parse_id(field: &str, id: &ID) -> async_graphql::Result<Uuid> {
     Uuid::parse_str(id.as_str()).map_err(|_| to_graphql(ServiceError::bad_input(field, "is not a valid id")))
 }
 
-/// A value read back from the database that no longer parses is corruption: an internal error, not the client's.
-pub fn stored<T>(result: Result<T, domain::RuleError>) -> async_graphql::Result<T> {
-    result.map_err(|error| to_graphql(ServiceError::internal(format!("stored value does not parse: {error}"))))
-}
-
 /// Today in Jakarta (WIB), for defaults that people read as "today".
 pub fn today_in_jakarta(now: DateTime<Utc>) -> NaiveDate {
     domain::clock::date_in_wib(now)

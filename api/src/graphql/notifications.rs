@@ -6,7 +6,7 @@ use async_graphql::{
 };
 use chrono::{DateTime, Utc};
 use domain::{access::Permission, notification as rules};
-use infra::{entities::outbox_message, services::Services};
+use infra::{read_models as read, services::Services};
 use uuid::Uuid;
 
 use super::{
@@ -43,28 +43,11 @@ pub struct NotificationPreference {
 }
 
 #[derive(Enum, Copy, Clone, Debug, PartialEq, Eq)]
+#[graphql(remote = "rules::OutboxStatus")]
 pub enum OutboxStatus {
     Pending,
     Sent,
     Failed,
-}
-
-impl OutboxStatus {
-    fn as_str(self) -> &'static str {
-        match self {
-            Self::Pending => infra::notification::OUTBOX_PENDING,
-            Self::Sent => infra::notification::OUTBOX_SENT,
-            Self::Failed => infra::notification::OUTBOX_FAILED,
-        }
-    }
-
-    fn parse(value: &str) -> Self {
-        match value {
-            infra::notification::OUTBOX_SENT => Self::Sent,
-            infra::notification::OUTBOX_FAILED => Self::Failed,
-            _ => Self::Pending,
-        }
-    }
 }
 
 /// One queued e-mail, as platform admins see it.
@@ -85,14 +68,14 @@ pub struct OutboxMessage {
     subject_id: String,
 }
 
-impl From<outbox_message::Model> for OutboxMessage {
-    fn from(row: outbox_message::Model) -> Self {
+impl From<read::OutboxMessage> for OutboxMessage {
+    fn from(row: read::OutboxMessage) -> Self {
         Self {
             id: ID(row.id.to_string()),
             kind: row.kind,
             recipient: row.recipient_email,
             subject: row.subject,
-            status: OutboxStatus::parse(&row.status),
+            status: row.status.into(),
             attempts: row.attempts,
             next_attempt_at: row.next_attempt_at,
             last_error: row.last_error,
@@ -142,8 +125,7 @@ impl NotificationQuery {
         let actor = require(ctx, Permission::ManageOrganisations)?;
         let had_cursor = after.is_some();
         let page = page_request(first, after, *ctx.data::<MaxPageSize>()?)?;
-        let page =
-            ctx.data::<Services>()?.mailer.messages(actor, status.map(OutboxStatus::as_str), page).await.api()?;
+        let page = ctx.data::<Services>()?.mailer.messages(actor, status.map(Into::into), page).await.api()?;
         Ok(connection(page, had_cursor, |row| row.id, OutboxMessage::from))
     }
 }

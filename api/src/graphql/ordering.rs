@@ -7,11 +7,8 @@ use async_graphql::{
 use chrono::{DateTime, NaiveDate, Utc};
 use domain::{access::Permission, purchase_order as rules};
 use infra::{
-    entities::{
-        confirmation_line, delivery_confirmation, dispatch, dispatch_line, purchase_order, purchase_order_line,
-    },
-    fixed_point::from_stored,
     ordering::{self as service, SupplierPerformance as Performance},
+    read_models as read,
     services::Services,
 };
 use rust_decimal::Decimal;
@@ -22,7 +19,7 @@ use super::{
     guard::{authenticated, require},
     loaders::{Loaders, loader_error},
     pagination::{MaxPageSize, connection, page_request},
-    parse_id, stored,
+    parse_id,
 };
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
@@ -55,7 +52,7 @@ async fn organisation_name(ctx: &Context<'_>, id: Uuid) -> async_graphql::Result
 }
 
 /// What a cooperative owes a supplier for its share of an award.
-pub struct PurchaseOrder(pub purchase_order::Model);
+pub struct PurchaseOrder(pub read::PurchaseOrder);
 
 #[Object]
 impl PurchaseOrder {
@@ -66,8 +63,8 @@ impl PurchaseOrder {
     async fn number(&self) -> &str {
         &self.0.number
     }
-    async fn status(&self) -> async_graphql::Result<OrderStatus> {
-        Ok(stored(rules::OrderStatus::parse(&self.0.status))?.into())
+    async fn status(&self) -> OrderStatus {
+        self.0.status.into()
     }
     async fn tender_id(&self) -> ID {
         ID(self.0.tender_id.to_string())
@@ -86,13 +83,13 @@ impl PurchaseOrder {
     }
     /// The sum of the line totals.
     async fn total(&self) -> Decimal {
-        from_stored(self.0.total_e4)
+        self.0.total
     }
     /// What is owed for what arrived: accepted quantity × unit price over the lines.
     async fn amount_due(&self, ctx: &Context<'_>) -> async_graphql::Result<Decimal> {
         let lines =
             ctx.data::<Loaders>()?.order_lines.load_one(self.0.id).await.map_err(loader_error)?.unwrap_or_default();
-        Ok(rules::amount_due(lines.iter().map(|l| (from_stored(l.accepted_e4), from_stored(l.unit_price_e4)))))
+        Ok(rules::amount_due(lines.iter().map(|l| (l.accepted, l.unit_price))))
     }
     async fn issued_at(&self) -> DateTime<Utc> {
         self.0.issued_at
@@ -134,17 +131,17 @@ impl PurchaseOrder {
     async fn dispatches(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Dispatch>> {
         let rows =
             ctx.data::<Loaders>()?.dispatches.load_one(self.0.id).await.map_err(loader_error)?.unwrap_or_default();
-        Ok(rows.into_iter().map(|(d, lines)| Dispatch(d, lines)).collect())
+        Ok(rows.into_iter().map(Dispatch).collect())
     }
     async fn confirmations(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<DeliveryConfirmation>> {
         let rows =
             ctx.data::<Loaders>()?.confirmations.load_one(self.0.id).await.map_err(loader_error)?.unwrap_or_default();
-        Ok(rows.into_iter().map(|(c, lines)| DeliveryConfirmation(c, lines)).collect())
+        Ok(rows.into_iter().map(DeliveryConfirmation).collect())
     }
 }
 
 /// A line of an order and what has moved against it.
-pub struct OrderLine(pub purchase_order_line::Model);
+pub struct OrderLine(pub read::OrderLine);
 
 #[Object]
 impl OrderLine {
@@ -158,37 +155,37 @@ impl OrderLine {
         ID(self.0.delivery_point_id.to_string())
     }
     async fn quantity(&self) -> Decimal {
-        from_stored(self.0.quantity_e4)
+        self.0.quantity
     }
     async fn unit_price(&self) -> Decimal {
-        from_stored(self.0.unit_price_e4)
+        self.0.unit_price
     }
     async fn line_total(&self) -> Decimal {
-        from_stored(self.0.line_total_e4)
+        self.0.line_total
     }
     /// The award day plus the winning bid's lead time.
     async fn due_date(&self) -> NaiveDate {
         self.0.due_date
     }
     async fn dispatched(&self) -> Decimal {
-        from_stored(self.0.dispatched_e4)
+        self.0.dispatched
     }
     async fn received(&self) -> Decimal {
-        from_stored(self.0.received_e4)
+        self.0.received
     }
     async fn accepted(&self) -> Decimal {
-        from_stored(self.0.accepted_e4)
+        self.0.accepted
     }
     async fn rejected(&self) -> Decimal {
-        from_stored(self.0.rejected_e4)
+        self.0.rejected
     }
     /// Ordered but not (yet) accepted.
     async fn undelivered(&self) -> Decimal {
-        (from_stored(self.0.quantity_e4) - from_stored(self.0.accepted_e4)).max(Decimal::ZERO)
+        self.0.undelivered()
     }
 }
 
-pub struct Dispatch(dispatch::Model, Vec<dispatch_line::Model>);
+pub struct Dispatch(read::Dispatch);
 
 #[Object]
 impl Dispatch {
@@ -208,12 +205,10 @@ impl Dispatch {
         self.0.expected_arrival
     }
     async fn lines(&self) -> Vec<DispatchedLine> {
-        self.1
+        self.0
+            .lines
             .iter()
-            .map(|l| DispatchedLine {
-                order_line_id: ID(l.order_line_id.to_string()),
-                quantity: from_stored(l.quantity_e4),
-            })
+            .map(|l| DispatchedLine { order_line_id: ID(l.order_line_id.to_string()), quantity: l.quantity })
             .collect()
     }
 }
@@ -224,7 +219,7 @@ pub struct DispatchedLine {
     quantity: Decimal,
 }
 
-pub struct DeliveryConfirmation(delivery_confirmation::Model, Vec<confirmation_line::Model>);
+pub struct DeliveryConfirmation(read::DeliveryConfirmation);
 
 #[Object]
 impl DeliveryConfirmation {
@@ -251,13 +246,14 @@ impl DeliveryConfirmation {
         self.0.supplier_response.as_deref()
     }
     async fn lines(&self) -> Vec<ConfirmedLine> {
-        self.1
+        self.0
+            .lines
             .iter()
             .map(|l| ConfirmedLine {
                 order_line_id: ID(l.order_line_id.to_string()),
-                received: from_stored(l.received_e4),
-                accepted: from_stored(l.accepted_e4),
-                rejected: from_stored(l.rejected_e4),
+                received: l.received,
+                accepted: l.accepted,
+                rejected: l.rejected,
                 rejection_reason: l.rejection_reason.clone(),
                 rejection_note: l.rejection_note.clone(),
                 days_late: l.days_late,

@@ -5,12 +5,8 @@ use async_graphql::{
     connection::{Connection, OpaqueCursor},
 };
 use chrono::{DateTime, Utc};
-use domain::{access, commodity, organisation as rules};
-use infra::{
-    entities::{delivery_point, organisation},
-    identity::OrganisationFilter,
-    services::Services,
-};
+use domain::{access, organisation as rules};
+use infra::{identity::OrganisationFilter, read_models as read, services::Services};
 use uuid::Uuid;
 
 use super::{
@@ -20,7 +16,7 @@ use super::{
     identity::{OrganisationInput, Registration, User},
     loaders::{Loaders, loader_error},
     pagination::{MaxPageSize, connection, page_request},
-    parse_id, stored,
+    parse_id,
 };
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
@@ -50,7 +46,7 @@ pub enum OrganisationStatus {
 }
 
 /// A cooperative's delivery point (gerai).
-pub struct DeliveryPoint(pub delivery_point::Model);
+pub struct DeliveryPoint(pub read::DeliveryPoint);
 
 #[Object]
 impl DeliveryPoint {
@@ -75,21 +71,21 @@ impl DeliveryPoint {
 }
 
 /// A cooperative, supplier, the agency or the platform.
-pub struct Organisation(pub organisation::Model);
+pub struct Organisation(pub read::Organisation);
 
 #[Object]
 impl Organisation {
     async fn id(&self) -> ID {
         ID(self.0.id.to_string())
     }
-    async fn kind(&self) -> async_graphql::Result<OrganisationKind> {
-        Ok(stored(rules::OrganisationKind::parse(&self.0.kind))?.into())
+    async fn kind(&self) -> OrganisationKind {
+        self.0.kind.into()
     }
     async fn name(&self) -> &str {
         &self.0.name
     }
-    async fn status(&self) -> async_graphql::Result<OrganisationStatus> {
-        Ok(stored(rules::OrganisationStatus::parse(&self.0.status))?.into())
+    async fn status(&self) -> OrganisationStatus {
+        self.0.status.into()
     }
     /// Why it was rejected or suspended.
     async fn status_reason(&self) -> Option<&str> {
@@ -123,7 +119,7 @@ impl Organisation {
     /// The categories a supplier sells.
     async fn categories(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Category>> {
         let loaded = ctx.data::<Loaders>()?.categories.load_one(self.0.id).await.map_err(loader_error)?;
-        loaded.unwrap_or_default().iter().map(|text| Ok(stored(commodity::Category::parse(text))?.into())).collect()
+        Ok(loaded.unwrap_or_default().into_iter().map(Into::into).collect())
     }
     /// A cooperative's delivery points.
     async fn delivery_points(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<DeliveryPoint>> {
@@ -238,7 +234,7 @@ impl OrganisationMutation {
     ) -> async_graphql::Result<Registration> {
         let actor = require(ctx, access::Permission::ManageOrganisations)?;
         let services = ctx.data::<Services>()?;
-        let (organisation, user) = services.identity.create_verified(actor, input.into()).await.api()?;
-        Ok(Registration::new(Organisation(organisation), User(user)))
+        let registered = services.identity.create_verified(actor, input.into()).await.api()?;
+        Ok(Registration::new(Organisation(registered.organisation), User(registered.user)))
     }
 }

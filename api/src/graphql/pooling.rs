@@ -6,12 +6,7 @@ use async_graphql::{
 };
 use chrono::{DateTime, NaiveDate, Utc};
 use domain::{access::Permission, pool};
-use infra::{
-    entities::{demand_line, demand_pool, fertiliser_allocation},
-    fixed_point::from_stored,
-    pooling::{self as service, pool_kecamatans},
-    services::Services,
-};
+use infra::{pooling as service, read_models as read, services::Services};
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
@@ -21,7 +16,7 @@ use super::{
     guard::{authenticated, require},
     loaders::{Loaders, loader_error},
     pagination::{MaxPageSize, connection, page_request},
-    parse_id, stored,
+    parse_id,
 };
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
@@ -37,7 +32,7 @@ pub enum PoolStatus {
 }
 
 /// An open call for one commodity in an area, into which cooperatives put demand until the cut-off.
-pub struct DemandPool(pub demand_pool::Model);
+pub struct DemandPool(pub read::DemandPool);
 
 #[Object]
 impl DemandPool {
@@ -55,8 +50,8 @@ impl DemandPool {
         &self.0.city
     }
     /// The kecamatan covered; empty means the whole city.
-    async fn kecamatans(&self) -> Vec<String> {
-        pool_kecamatans(&self.0)
+    async fn kecamatans(&self) -> &[String] {
+        &self.0.kecamatans
     }
     /// The planting season of the RDKK allocations (subsidised fertiliser).
     async fn season(&self) -> Option<&str> {
@@ -74,7 +69,7 @@ impl DemandPool {
     /// As of now: an open pool reads frozen from its cut-off instant.
     async fn status(&self, ctx: &Context<'_>) -> async_graphql::Result<PoolStatus> {
         let now = ctx.data::<Services>()?.clock.now();
-        Ok(stored(pool::PoolStatus::parse(&self.0.status))?.at(self.0.cutoff_at, now).into())
+        Ok(self.0.status_at(now).into())
     }
     async fn cancel_reason(&self) -> Option<&str> {
         self.0.cancel_reason.as_deref()
@@ -98,7 +93,7 @@ impl DemandPool {
 }
 
 /// A cooperative's demand in a pool.
-pub struct DemandLine(pub demand_line::Model);
+pub struct DemandLine(pub read::DemandLine);
 
 #[Object]
 impl DemandLine {
@@ -116,7 +111,7 @@ impl DemandLine {
     }
     /// In the commodity's unit.
     async fn quantity(&self) -> Decimal {
-        from_stored(self.0.quantity_e4)
+        self.0.quantity
     }
     async fn wanted_date(&self) -> NaiveDate {
         self.0.wanted_date
@@ -127,7 +122,7 @@ impl DemandLine {
 }
 
 /// A cooperative's RDKK allocation of a subsidised fertiliser for a season.
-pub struct FertiliserAllocation(pub fertiliser_allocation::Model);
+pub struct FertiliserAllocation(pub read::FertiliserAllocation);
 
 #[Object]
 impl FertiliserAllocation {
@@ -142,7 +137,7 @@ impl FertiliserAllocation {
         &self.0.season
     }
     async fn quantity(&self) -> Decimal {
-        from_stored(self.0.quantity_e4)
+        self.0.quantity
     }
     async fn recorded_at(&self) -> DateTime<Utc> {
         self.0.recorded_at

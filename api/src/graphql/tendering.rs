@@ -13,12 +13,7 @@ use domain::{
     access::Permission,
     tender::{self as rules, AwardCriterion},
 };
-use infra::{
-    entities::{award_allocation, bid, bid_version, lot, tender},
-    fixed_point::from_stored,
-    services::Services,
-    tendering::{self as service, criterion_of, effective_status},
-};
+use infra::{read_models as read, services::Services, tendering as service};
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
@@ -52,7 +47,7 @@ pub enum AwardCriterionKind {
 }
 
 /// A tender made from a frozen demand pool.
-pub struct Tender(pub tender::Model);
+pub struct Tender(pub read::Tender);
 
 #[Object]
 impl Tender {
@@ -65,7 +60,7 @@ impl Tender {
     /// As of now: an open tender reads closed from its deadline on.
     async fn status(&self, ctx: &Context<'_>) -> async_graphql::Result<TenderStatus> {
         let now = ctx.data::<Services>()?.clock.now();
-        Ok(effective_status(&self.0, now).api()?.into())
+        Ok(self.0.status_at(now).into())
     }
     async fn pool_id(&self) -> ID {
         ID(self.0.pool_id.to_string())
@@ -74,11 +69,11 @@ impl Tender {
         let loaded = ctx.data::<Loaders>()?.commodities.load_one(self.0.commodity_id).await.map_err(loader_error)?;
         Ok(loaded.map(Commodity))
     }
-    async fn criterion(&self) -> async_graphql::Result<AwardCriterionKind> {
-        Ok(match criterion_of(&self.0).api()? {
+    async fn criterion(&self) -> AwardCriterionKind {
+        match self.0.criterion {
             AwardCriterion::LowestPrice => AwardCriterionKind::LowestPrice,
             AwardCriterion::WeightedScore { .. } => AwardCriterionKind::WeightedScore,
-        })
+        }
     }
     /// Percent of the score from price (weighted-score tenders).
     async fn price_weight(&self) -> i16 {
@@ -91,7 +86,7 @@ impl Tender {
         self.0.partial_bids_allowed
     }
     async fn min_partial_quantity(&self) -> Option<Decimal> {
-        self.0.min_partial_quantity_e4.map(from_stored)
+        self.0.min_partial_quantity
     }
     /// Days each supplier has to accept its purchase order.
     async fn acceptance_days(&self) -> i32 {
@@ -153,8 +148,8 @@ impl Tender {
 
 /// A lot: a quantity of the commodity offered to suppliers under a maximum unit price.
 pub struct Lot {
-    lot: lot::Model,
-    tender: tender::Model,
+    lot: read::Lot,
+    tender: read::Tender,
 }
 
 #[Object]
@@ -170,25 +165,25 @@ impl Lot {
         self.lot.kecamatan.as_deref()
     }
     async fn quantity(&self) -> Decimal {
-        from_stored(self.lot.quantity_e4)
+        self.lot.quantity
     }
     /// Bids above this unit price are non-responsive.
     async fn max_unit_price(&self) -> Decimal {
-        from_stored(self.lot.max_unit_price_e4)
+        self.lot.max_unit_price
     }
     /// `PENDING` until the tender closes, then `AWARDED` or `UNSUCCESSFUL`.
     async fn outcome(&self) -> &str {
-        &self.lot.outcome
+        self.lot.outcome.as_str()
     }
     async fn awarded_quantity(&self) -> Option<Decimal> {
-        self.lot.awarded_quantity_e4.map(from_stored)
+        self.lot.awarded_quantity
     }
     /// What the bids could not cover.
     async fn shortfall(&self) -> Option<Decimal> {
-        self.lot.awarded_quantity_e4.map(|awarded| from_stored(self.lot.quantity_e4) - from_stored(awarded))
+        self.lot.awarded_quantity.map(|awarded| self.lot.quantity - awarded)
     }
     async fn total_cost(&self) -> Option<Decimal> {
-        self.lot.total_cost_e4.map(from_stored)
+        self.lot.total_cost
     }
     /// Where the goods go: each delivery point (gerai) with the quantity wanted there.
     async fn destinations(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Destination>> {
@@ -221,7 +216,7 @@ pub struct Destination {
 }
 
 /// A bid as its viewer may see it (its own supplier at any time; others only after opening).
-pub struct Bid(pub bid::Model);
+pub struct Bid(pub read::Bid);
 
 #[Object]
 impl Bid {
@@ -240,23 +235,15 @@ impl Bid {
     }
     /// `ACTIVE` or `WITHDRAWN`.
     async fn status(&self) -> &str {
-        &self.0.status
+        self.0.status.as_str()
     }
     /// The latest version; every revision adds one.
     async fn version(&self) -> i32 {
         self.0.version
     }
-    async fn unit_price(&self) -> Decimal {
-        from_stored(self.0.unit_price_e4)
-    }
-    async fn quantity(&self) -> Decimal {
-        from_stored(self.0.quantity_e4)
-    }
-    async fn lead_time_days(&self) -> i32 {
-        self.0.lead_time_days
-    }
-    async fn validity_days(&self) -> i32 {
-        self.0.validity_days
+    #[graphql(flatten)]
+    async fn offer(&self) -> Offer<'_> {
+        Offer(&self.0.offer)
     }
     /// Server time the latest version was received.
     async fn received_at(&self) -> DateTime<Utc> {
@@ -275,7 +262,7 @@ impl Bid {
         self.0.rank
     }
     async fn awarded_quantity(&self) -> Option<Decimal> {
-        self.0.awarded_quantity_e4.map(from_stored)
+        self.0.awarded_quantity
     }
     /// Why a bid is non-responsive: `WITHDRAWN`, `ABOVE_MAXIMUM_PRICE` or `BELOW_MINIMUM_QUANTITY`.
     async fn rejection(&self) -> Option<&str> {
@@ -283,7 +270,26 @@ impl Bid {
     }
     /// The text the commitment hash is computed over (SHA-256 of these bytes).
     async fn canonical_encoding(&self) -> async_graphql::Result<String> {
-        service::canonical_encoding_of(&self.0).api()
+        self.0.canonical_encoding().api()
+    }
+}
+
+/// The terms a bid or one of its versions offers; its fields appear on `Bid` and `BidVersion` themselves.
+pub struct Offer<'a>(&'a read::RecordedOffer);
+
+#[Object(name = "Offer")]
+impl Offer<'_> {
+    async fn unit_price(&self) -> Decimal {
+        self.0.unit_price
+    }
+    async fn quantity(&self) -> Decimal {
+        self.0.quantity
+    }
+    async fn lead_time_days(&self) -> i32 {
+        self.0.lead_time_days
+    }
+    async fn validity_days(&self) -> i32 {
+        self.0.validity_days
     }
 }
 
@@ -313,7 +319,7 @@ impl From<service::BidReceipt> for BidReceipt {
 }
 
 /// One version of a bid, as received.
-pub struct BidVersion(pub bid_version::Model);
+pub struct BidVersion(pub read::BidVersion);
 
 #[Object]
 impl BidVersion {
@@ -321,19 +327,11 @@ impl BidVersion {
         self.0.version
     }
     async fn action(&self) -> &str {
-        &self.0.action
+        self.0.action.as_str()
     }
-    async fn unit_price(&self) -> Decimal {
-        from_stored(self.0.unit_price_e4)
-    }
-    async fn quantity(&self) -> Decimal {
-        from_stored(self.0.quantity_e4)
-    }
-    async fn lead_time_days(&self) -> i32 {
-        self.0.lead_time_days
-    }
-    async fn validity_days(&self) -> i32 {
-        self.0.validity_days
+    #[graphql(flatten)]
+    async fn offer(&self) -> Offer<'_> {
+        Offer(&self.0.offer)
     }
     async fn received_at(&self) -> DateTime<Utc> {
         self.0.received_at
@@ -344,7 +342,7 @@ impl BidVersion {
 }
 
 /// Part of a cooperative's demand line served by one awarded supplier at its price.
-pub struct Allocation(pub award_allocation::Model);
+pub struct Allocation(pub read::Allocation);
 
 #[Object]
 impl Allocation {
@@ -370,13 +368,13 @@ impl Allocation {
         Ok(loaded.map(|o| o.name))
     }
     async fn unit_price(&self) -> Decimal {
-        from_stored(self.0.unit_price_e4)
+        self.0.unit_price
     }
     async fn quantity(&self) -> Decimal {
-        from_stored(self.0.quantity_e4)
+        self.0.quantity
     }
     async fn line_total(&self) -> Decimal {
-        from_stored(self.0.unit_price_e4) * from_stored(self.0.quantity_e4)
+        self.0.unit_price * self.0.quantity
     }
 }
 

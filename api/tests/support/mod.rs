@@ -11,55 +11,9 @@ use std::{
 };
 
 use chrono::Utc;
-use sea_orm::{ConnectionTrait, Database, Statement};
 use serde_json::{Value, json};
 
-pub const PASSWORD: &str = "kata-sandi-yang-kuat-1";
-
-pub struct TestDatabase {
-    pub url: String,
-    admin: Option<(String, String)>,
-}
-
-impl TestDatabase {
-    pub async fn create() -> Self {
-        let id = uuid::Uuid::new_v4().simple().to_string();
-        match std::env::var("TEST_DATABASE_URL").ok().filter(|u| !u.is_empty()) {
-            Some(admin_url) => {
-                let name = format!("lumbung_fault_{id}");
-                let admin = Database::connect(&admin_url).await.unwrap();
-                admin
-                    .execute_raw(Statement::from_string(
-                        admin.get_database_backend(),
-                        format!("CREATE DATABASE {name}"),
-                    ))
-                    .await
-                    .unwrap();
-                let base = admin_url.rsplit_once('/').map_or(admin_url.as_str(), |(b, _)| b).to_owned();
-                Self { url: format!("{base}/{name}"), admin: Some((admin_url, name)) }
-            }
-            None => Self {
-                url: format!(
-                    "sqlite://{}?mode=rwc",
-                    std::env::temp_dir().join(format!("lumbung-fault-{id}.db")).display()
-                ),
-                admin: None,
-            },
-        }
-    }
-
-    pub async fn drop_it(&self) {
-        if let Some((admin_url, name)) = &self.admin {
-            let admin = Database::connect(admin_url).await.unwrap();
-            let _ = admin
-                .execute_raw(Statement::from_string(
-                    admin.get_database_backend(),
-                    format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
-                ))
-                .await;
-        }
-    }
-}
+pub use lumbung_tests::{PASSWORD, TestDatabase};
 
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).unwrap()

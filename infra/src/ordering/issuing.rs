@@ -253,7 +253,12 @@ pub(super) async fn award_follows_orders(
 
 impl OrderingService {
     /// The agency cancels an order from which nothing has been delivered.
-    pub async fn cancel(&self, actor: &Actor, order_id: Uuid, reason: &str) -> ServiceResult<purchase_order::Model> {
+    pub async fn cancel(
+        &self,
+        actor: &Actor,
+        order_id: Uuid,
+        reason: &str,
+    ) -> ServiceResult<read_models::PurchaseOrder> {
         actor.require(Permission::ManageTendering)?;
         let reason = bounded_text("reason", reason, 3, 500)?;
         let txn = begin_write(&self.db).await?;
@@ -277,12 +282,17 @@ impl OrderingService {
         .await?;
         order_changed(&txn, &self.events, &updated, "CANCELLED", None, now).await?;
         txn.commit().await?;
-        Ok(updated)
+        updated.try_into()
     }
 
     /// The agency re-awards a declined order, or one not accepted in time, to the next-ranked responsive bid of the
     /// same lot whose offer is still valid and has capacity left. Returns the new order.
-    pub async fn re_award(&self, actor: &Actor, order_id: Uuid, reason: &str) -> ServiceResult<purchase_order::Model> {
+    pub async fn re_award(
+        &self,
+        actor: &Actor,
+        order_id: Uuid,
+        reason: &str,
+    ) -> ServiceResult<read_models::PurchaseOrder> {
         actor.require(Permission::ManageTendering)?;
         let reason = bounded_text("reason", reason, 3, 500)?;
         let txn = begin_write(&self.db).await?;
@@ -362,6 +372,6 @@ impl OrderingService {
         };
         order_changed(&txn, &self.events, &replaced, "RE_AWARDED", Some((notice, Parties::Both)), now).await?;
         txn.commit().await?;
-        Ok(replacement)
+        replacement.try_into()
     }
 }

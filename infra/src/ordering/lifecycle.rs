@@ -34,7 +34,7 @@ pub struct ConfirmationInput {
 
 impl OrderingService {
     /// The supplier accepts its order.
-    pub async fn accept(&self, actor: &Actor, order_id: Uuid) -> ServiceResult<purchase_order::Model> {
+    pub async fn accept(&self, actor: &Actor, order_id: Uuid) -> ServiceResult<read_models::PurchaseOrder> {
         actor.require(Permission::SubmitBids)?;
         let txn = begin_write(&self.db).await?;
         let now = self.clock.now();
@@ -45,11 +45,16 @@ impl OrderingService {
             .await?;
         order_changed(&txn, &self.events, &updated, "ACCEPTED", None, now).await?;
         txn.commit().await?;
-        Ok(updated)
+        updated.try_into()
     }
 
     /// The supplier declines its order, saying why; the agency may then re-award it.
-    pub async fn decline(&self, actor: &Actor, order_id: Uuid, reason: &str) -> ServiceResult<purchase_order::Model> {
+    pub async fn decline(
+        &self,
+        actor: &Actor,
+        order_id: Uuid,
+        reason: &str,
+    ) -> ServiceResult<read_models::PurchaseOrder> {
         actor.require(Permission::SubmitBids)?;
         let reason = bounded_text("reason", reason, 3, 500)?;
         let txn = begin_write(&self.db).await?;
@@ -68,7 +73,7 @@ impl OrderingService {
         let notice = Notice::OrderDeclined { order_number: updated.number.clone(), reason: reason.clone() };
         order_changed(&txn, &self.events, &updated, "DECLINED", Some((notice, Parties::Both)), now).await?;
         txn.commit().await?;
-        Ok(updated)
+        updated.try_into()
     }
 
     /// The supplier records a dispatch; more than is still open on a line is refused.
@@ -351,7 +356,7 @@ impl OrderingService {
         actor: &Actor,
         order_id: Uuid,
         reason: &str,
-    ) -> ServiceResult<purchase_order::Model> {
+    ) -> ServiceResult<read_models::PurchaseOrder> {
         Self::require_order_closer(actor, "short-closes")?;
         let reason = bounded_text("reason", reason, 3, 500)?;
         let txn = begin_write(&self.db).await?;
@@ -370,11 +375,11 @@ impl OrderingService {
             .await?;
         order_changed(&txn, &self.events, &updated, "SHORT_CLOSED", None, now).await?;
         txn.commit().await?;
-        Ok(updated)
+        updated.try_into()
     }
 
     /// A delivered order is closed by its cooperative or the agency.
-    pub async fn close(&self, actor: &Actor, order_id: Uuid) -> ServiceResult<purchase_order::Model> {
+    pub async fn close(&self, actor: &Actor, order_id: Uuid) -> ServiceResult<read_models::PurchaseOrder> {
         Self::require_order_closer(actor, "closes")?;
         let txn = begin_write(&self.db).await?;
         let now = self.clock.now();
@@ -384,6 +389,6 @@ impl OrderingService {
         audit::record(&txn, now, AuditRecord::by(actor, "order.closed", "purchase_order", order_id, json!({}))).await?;
         order_changed(&txn, &self.events, &updated, "CLOSED", None, now).await?;
         txn.commit().await?;
-        Ok(updated)
+        updated.try_into()
     }
 }

@@ -35,6 +35,7 @@ use crate::{
     notification::{self, EventBus, Subject, Topic},
     pagination::{Page, PageRequest},
     prices::OrdersOf,
+    read_models::{self, read_all, read_one},
 };
 
 mod issuing;

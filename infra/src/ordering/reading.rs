@@ -54,9 +54,9 @@ fn with_their_lines<H, L>(
 }
 
 impl OrderingService {
-    pub async fn order(&self, actor: &Actor, order_id: Uuid) -> ServiceResult<Option<purchase_order::Model>> {
+    pub async fn order(&self, actor: &Actor, order_id: Uuid) -> ServiceResult<Option<read_models::PurchaseOrder>> {
         actor.require(Permission::ViewTendering)?;
-        Ok(purchase_order::Entity::find_by_id(order_id).one(&self.db).await?.filter(|o| Self::may_view(actor, o)))
+        read_one(purchase_order::Entity::find_by_id(order_id).one(&self.db).await?.filter(|o| Self::may_view(actor, o)))
     }
 
     /// Orders newest first, as the actor may see them; optionally of one status.
@@ -65,7 +65,7 @@ impl OrderingService {
         actor: &Actor,
         status: Option<OrderStatus>,
         page: PageRequest<Uuid>,
-    ) -> ServiceResult<Page<purchase_order::Model>> {
+    ) -> ServiceResult<Page<read_models::PurchaseOrder>> {
         actor.require(Permission::ViewTendering)?;
         let mut query = purchase_order::Entity::find().order_by_desc(purchase_order::Column::Id);
         match actor.organisation_kind {
@@ -83,7 +83,7 @@ impl OrderingService {
         if let Some(after) = page.after {
             query = query.filter(purchase_order::Column::Id.lt(after));
         }
-        let rows = query.limit(page.limit + 1).all(&self.db).await?;
+        let rows = read_all(query.limit(page.limit + 1).all(&self.db).await?)?;
         Ok(Page::from_overfetched(rows, page.limit))
     }
 
@@ -100,19 +100,18 @@ impl OrderingService {
             .await?)
     }
 
-    pub async fn lines(&self, order_ids: &[Uuid]) -> ServiceResult<Vec<purchase_order_line::Model>> {
-        Ok(purchase_order_line::Entity::find()
-            .filter(purchase_order_line::Column::OrderId.is_in(order_ids.iter().copied()))
-            .order_by_asc(purchase_order_line::Column::Id)
-            .all(&self.db)
-            .await?)
+    pub async fn lines(&self, order_ids: &[Uuid]) -> ServiceResult<Vec<read_models::OrderLine>> {
+        read_all(
+            purchase_order_line::Entity::find()
+                .filter(purchase_order_line::Column::OrderId.is_in(order_ids.iter().copied()))
+                .order_by_asc(purchase_order_line::Column::Id)
+                .all(&self.db)
+                .await?,
+        )
     }
 
     /// Dispatches of many orders with their lines, in two statements.
-    pub async fn dispatches_of(
-        &self,
-        order_ids: &[Uuid],
-    ) -> ServiceResult<Vec<(dispatch::Model, Vec<dispatch_line::Model>)>> {
+    pub async fn dispatches_of(&self, order_ids: &[Uuid]) -> ServiceResult<Vec<read_models::Dispatch>> {
         let dispatches = dispatch::Entity::find()
             .filter(dispatch::Column::OrderId.is_in(order_ids.iter().copied()))
             .order_by_asc(dispatch::Column::Id)
@@ -122,14 +121,11 @@ impl OrderingService {
             .filter(dispatch_line::Column::DispatchId.is_in(dispatches.iter().map(|d| d.id)))
             .all(&self.db)
             .await?;
-        Ok(with_their_lines(dispatches, lines, |d| d.id, |l| l.dispatch_id))
+        read_all(with_their_lines(dispatches, lines, |d| d.id, |l| l.dispatch_id))
     }
 
     /// Delivery confirmations of many orders with their lines, in two statements.
-    pub async fn confirmations_of(
-        &self,
-        order_ids: &[Uuid],
-    ) -> ServiceResult<Vec<(delivery_confirmation::Model, Vec<confirmation_line::Model>)>> {
+    pub async fn confirmations_of(&self, order_ids: &[Uuid]) -> ServiceResult<Vec<read_models::DeliveryConfirmation>> {
         let confirmations = delivery_confirmation::Entity::find()
             .filter(delivery_confirmation::Column::OrderId.is_in(order_ids.iter().copied()))
             .order_by_asc(delivery_confirmation::Column::Id)
@@ -139,7 +135,7 @@ impl OrderingService {
             .filter(confirmation_line::Column::ConfirmationId.is_in(confirmations.iter().map(|c| c.id)))
             .all(&self.db)
             .await?;
-        Ok(with_their_lines(confirmations, lines, |c| c.id, |l| l.confirmation_id))
+        read_all(with_their_lines(confirmations, lines, |c| c.id, |l| l.confirmation_id))
     }
 
     /// Amounts due (accepted × unit price) per cooperative and supplier, as the actor may see them.

@@ -40,20 +40,6 @@ fn recorded_offer(row: &bid::Model) -> ServiceResult<Offer> {
     )?)
 }
 
-/// The canonical text a stored bid's commitment hash was computed over, for anyone who may see the bid to verify it.
-pub fn canonical_encoding_of(row: &bid::Model) -> ServiceResult<String> {
-    let offer = recorded_offer(row)?;
-    Ok(domain::bid::canonical_encoding(&CommittedBid {
-        tender_id: row.tender_id,
-        lot_id: row.lot_id,
-        supplier_id: row.supplier_id,
-        version: u32::try_from(row.version).map_err(|_| ServiceError::internal("a stored bid version is negative"))?,
-        offer: &offer,
-        received_at: row.received_at,
-        nonce: &row.nonce,
-    }))
-}
-
 impl TenderingService {
     pub(super) fn offer_fingerprint(target: Uuid, offer: &ProposedOffer) -> String {
         format!(

@@ -168,7 +168,7 @@ impl TenderingService {
     }
 
     /// The agency confirms the proposed award; in the same transaction the allocations become purchase orders.
-    pub async fn confirm_award(&self, actor: &Actor, tender_id: Uuid) -> ServiceResult<tender::Model> {
+    pub async fn confirm_award(&self, actor: &Actor, tender_id: Uuid) -> ServiceResult<read_models::Tender> {
         actor.require(Permission::ManageTendering)?;
         // A tender past its deadline is closed (and evaluated) first if the background task has not yet done it.
         self.close(tender_id).await?;
@@ -198,6 +198,6 @@ impl TenderingService {
         let summary = json!({ "orders": orders.iter().map(|o| o.number.clone()).collect::<Vec<_>>() });
         audit::record(&txn, now, AuditRecord::by(actor, "tender.awarded", "tender", tender_id, summary)).await?;
         txn.commit().await?;
-        Ok(updated)
+        updated.try_into()
     }
 }

@@ -24,7 +24,7 @@ pub struct TenderInput {
 
 impl TenderingService {
     /// The agency makes a draft tender from a frozen pool: one lot (or one per kecamatan) of the pooled total.
-    pub async fn create(&self, actor: &Actor, input: TenderInput) -> ServiceResult<tender::Model> {
+    pub async fn create(&self, actor: &Actor, input: TenderInput) -> ServiceResult<read_models::Tender> {
         actor.require(Permission::ManageTendering)?;
         let period = BiddingPeriod::parse(input.bidding_start, input.deadline)?;
         let txn = begin_write(&self.db).await?;
@@ -140,7 +140,7 @@ impl TenderingService {
             json!({ "pool": input.pool_id, "maxUnitPrice": max_unit_price.to_string(), "deadline": period.deadline });
         audit::record(&txn, now, AuditRecord::by(actor, "tender.created", "tender", created.id, summary)).await?;
         txn.commit().await?;
-        Ok(created)
+        created.try_into()
     }
 
     /// The ceiling: explicit (never above an HET), else the HET, else the reference price plus the margin.
@@ -164,7 +164,7 @@ impl TenderingService {
         Ok(rules::ceiling(input.max_unit_price, het, reference, input.reference_margin_percent)?)
     }
 
-    pub async fn publish(&self, actor: &Actor, tender_id: Uuid) -> ServiceResult<tender::Model> {
+    pub async fn publish(&self, actor: &Actor, tender_id: Uuid) -> ServiceResult<read_models::Tender> {
         actor.require(Permission::ManageTendering)?;
         let txn = begin_write(&self.db).await?;
         let now = self.clock.now();
@@ -183,10 +183,10 @@ impl TenderingService {
         self.announce(&txn, &updated, now).await?;
         self.tender_event(&txn, &updated, "PUBLISHED", now).await?;
         txn.commit().await?;
-        Ok(updated)
+        updated.try_into()
     }
 
-    pub async fn cancel(&self, actor: &Actor, tender_id: Uuid, reason: &str) -> ServiceResult<tender::Model> {
+    pub async fn cancel(&self, actor: &Actor, tender_id: Uuid, reason: &str) -> ServiceResult<read_models::Tender> {
         actor.require(Permission::ManageTendering)?;
         let reason = bounded_text("reason", reason, 3, 500)?;
         let txn = begin_write(&self.db).await?;
@@ -206,7 +206,7 @@ impl TenderingService {
         )
         .await?;
         txn.commit().await?;
-        Ok(updated)
+        updated.try_into()
     }
 
     /// Moves an open tender's deadline later, before it passes; subscribers and suppliers who opened it hear of it.
@@ -216,7 +216,7 @@ impl TenderingService {
         tender_id: Uuid,
         deadline: DateTime<Utc>,
         reason: &str,
-    ) -> ServiceResult<tender::Model> {
+    ) -> ServiceResult<read_models::Tender> {
         actor.require(Permission::ManageTendering)?;
         let reason = bounded_text("reason", reason, 3, 500)?;
         let txn = begin_write(&self.db).await?;
@@ -243,6 +243,6 @@ impl TenderingService {
             .await?;
         self.tender_event(&txn, &updated, "DEADLINE_EXTENDED", now).await?;
         txn.commit().await?;
-        Ok(updated)
+        updated.try_into()
     }
 }

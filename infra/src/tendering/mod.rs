@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use domain::{
     access::{Actor, Permission},
     allocation::{self, AwardedSupply, DemandLine},
-    bid::{BidStatus, CommittedBid, Offer, ProposedOffer},
+    bid::{BidStatus, Offer, ProposedOffer},
     clock::{Clock, date_in_wib},
     commodity::{Place, PriceKind, applicable_price},
     evaluation::{self, LotTerms, SubmittedBid},
@@ -16,7 +16,7 @@ use domain::{
     notification::Notice,
     organisation::OrganisationKind,
     pool::PoolStatus,
-    tender::{self as rules, AwardCriterion, BiddingPeriod, TenderStatus, TenderTerms},
+    tender::{self as rules, AwardCriterion, BiddingPeriod, LotOutcome, TenderStatus, TenderTerms},
 };
 use rust_decimal::Decimal;
 use sea_orm::{
@@ -40,6 +40,7 @@ use crate::{
     idempotency::IdempotencyKey,
     notification::{self, EventBus, Subject, Topic},
     pagination::{Page, PageRequest},
+    read_models::{self, criterion_of, read_all, read_one},
 };
 
 mod bids;
@@ -48,31 +49,17 @@ mod commands;
 mod notices;
 mod reading;
 
+pub use bids::BidReceipt;
 use bids::BidWriter;
-pub use bids::{BidReceipt, canonical_encoding_of};
 pub use commands::TenderInput;
 
-const LOT_PENDING: &str = "PENDING";
-const LOT_AWARDED: &str = "AWARDED";
-const LOT_UNSUCCESSFUL: &str = "UNSUCCESSFUL";
+const LOT_PENDING: &str = LotOutcome::Pending.as_str();
+const LOT_AWARDED: &str = LotOutcome::Awarded.as_str();
+const LOT_UNSUCCESSFUL: &str = LotOutcome::Unsuccessful.as_str();
 
 /// The status a reader sees now.
-pub fn effective_status(row: &tender::Model, now: DateTime<Utc>) -> ServiceResult<TenderStatus> {
+pub(crate) fn effective_status(row: &tender::Model, now: DateTime<Utc>) -> ServiceResult<TenderStatus> {
     Ok(TenderStatus::parse(&row.status)?.at(row.deadline_at, now))
-}
-
-pub fn criterion_of(row: &tender::Model) -> ServiceResult<AwardCriterion> {
-    match row.criterion.as_str() {
-        "LOWEST_PRICE" => Ok(AwardCriterion::LowestPrice),
-        "WEIGHTED_SCORE" => {
-            let weight = |value: i16| {
-                u8::try_from(value).map_err(|_| ServiceError::internal("a stored award weight is out of range"))
-            };
-            Ok(AwardCriterion::weighted(weight(row.price_weight)?, weight(row.lead_time_weight)?)?)
-        }
-        // Never quietly "lowest price": a tender evaluated by the wrong rule awards the wrong bids.
-        other => Err(ServiceError::internal(format!("unknown stored award criterion {other:?}"))),
-    }
 }
 
 /// The delivery points that a pool's demand lines deliver to, in one query whatever the number of lines (a list of

@@ -51,9 +51,9 @@ impl TenderingService {
 
     /// Remembers that a supplier opened an open tender, so its closing reminder can reach those who looked but did
     /// not bid. Written once per supplier and tender.
-    pub async fn record_view(&self, actor: &Actor, row: &tender::Model) -> ServiceResult<()> {
+    pub async fn record_view(&self, actor: &Actor, row: &read_models::Tender) -> ServiceResult<()> {
         if actor.organisation_kind != OrganisationKind::Supplier
-            || effective_status(row, self.clock.now())? != TenderStatus::Open
+            || row.status_at(self.clock.now()) != TenderStatus::Open
         {
             return Ok(());
         }

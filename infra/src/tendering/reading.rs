@@ -5,9 +5,9 @@ use domain::access::AllocationScope;
 
 impl TenderingService {
     /// Whether the actor may see a tender at all ([`Actor::may_view_tender`]); the one fact it needs is read here.
-    pub(super) async fn may_view(&self, actor: &Actor, row: &tender::Model) -> ServiceResult<bool> {
+    pub(super) async fn may_view(&self, actor: &Actor, row: &read_models::Tender) -> ServiceResult<bool> {
         actor.require(Permission::ViewTendering)?;
-        let status = TenderStatus::parse(&row.status)?;
+        let status = row.stored_status;
         let concerned = match actor.organisation_kind {
             OrganisationKind::Agency | OrganisationKind::Platform => true,
             OrganisationKind::Supplier => {
@@ -24,8 +24,8 @@ impl TenderingService {
         Ok(actor.may_view_tender(status, concerned))
     }
 
-    pub async fn tender(&self, actor: &Actor, tender_id: Uuid) -> ServiceResult<Option<tender::Model>> {
-        let Some(row) = tender::Entity::find_by_id(tender_id).one(&self.db).await? else {
+    pub async fn tender(&self, actor: &Actor, tender_id: Uuid) -> ServiceResult<Option<read_models::Tender>> {
+        let Some(row) = read_one(tender::Entity::find_by_id(tender_id).one(&self.db).await?)? else {
             return Ok(None);
         };
         Ok(if self.may_view(actor, &row).await? { Some(row) } else { None })
@@ -38,7 +38,7 @@ impl TenderingService {
         actor: &Actor,
         status: Option<TenderStatus>,
         page: PageRequest<Uuid>,
-    ) -> ServiceResult<Page<tender::Model>> {
+    ) -> ServiceResult<Page<read_models::Tender>> {
         actor.require(Permission::ViewTendering)?;
         let now = self.clock.now();
         let mut query = tender::Entity::find().order_by_desc(tender::Column::Id);
@@ -93,16 +93,18 @@ impl TenderingService {
         if let Some(after) = page.after {
             query = query.filter(tender::Column::Id.lt(after));
         }
-        let rows = query.limit(page.limit + 1).all(&self.db).await?;
+        let rows = read_all(query.limit(page.limit + 1).all(&self.db).await?)?;
         Ok(Page::from_overfetched(rows, page.limit))
     }
 
-    pub async fn lots_of(&self, tender_ids: &[Uuid]) -> ServiceResult<Vec<lot::Model>> {
-        Ok(lot::Entity::find()
-            .filter(lot::Column::TenderId.is_in(tender_ids.iter().copied()))
-            .order_by_asc(lot::Column::Number)
-            .all(&self.db)
-            .await?)
+    pub async fn lots_of(&self, tender_ids: &[Uuid]) -> ServiceResult<Vec<read_models::Lot>> {
+        read_all(
+            lot::Entity::find()
+                .filter(lot::Column::TenderId.is_in(tender_ids.iter().copied()))
+                .order_by_asc(lot::Column::Number)
+                .all(&self.db)
+                .await?,
+        )
     }
 
     /// The number of bids received: for the agency only, and only a count while bids are sealed.
@@ -116,18 +118,20 @@ impl TenderingService {
     }
 
     /// The supplier's own bids on a tender, at any time.
-    pub async fn own_bids(&self, actor: &Actor, tender_id: Uuid) -> ServiceResult<Vec<bid::Model>> {
+    pub async fn own_bids(&self, actor: &Actor, tender_id: Uuid) -> ServiceResult<Vec<read_models::Bid>> {
         actor.require(Permission::SubmitBids)?;
-        Ok(bid::Entity::find()
-            .filter(bid::Column::TenderId.eq(tender_id))
-            .filter(bid::Column::SupplierId.eq(actor.organisation_id))
-            .order_by_asc(bid::Column::Id)
-            .all(&self.db)
-            .await?)
+        read_all(
+            bid::Entity::find()
+                .filter(bid::Column::TenderId.eq(tender_id))
+                .filter(bid::Column::SupplierId.eq(actor.organisation_id))
+                .order_by_asc(bid::Column::Id)
+                .all(&self.db)
+                .await?,
+        )
     }
 
     /// Every version of a bid: its own supplier at any time; the agency once the tender is closed.
-    pub async fn bid_versions(&self, actor: &Actor, bid_id: Uuid) -> ServiceResult<Vec<bid_version::Model>> {
+    pub async fn bid_versions(&self, actor: &Actor, bid_id: Uuid) -> ServiceResult<Vec<read_models::BidVersion>> {
         actor.require(Permission::ViewTendering)?;
         let Some(current) = bid::Entity::find_by_id(bid_id).one(&self.db).await? else {
             return Ok(vec![]);
@@ -143,11 +147,13 @@ impl TenderingService {
                 return Ok(vec![]);
             }
         }
-        Ok(bid_version::Entity::find()
-            .filter(bid_version::Column::BidId.eq(bid_id))
-            .order_by_asc(bid_version::Column::Version)
-            .all(&self.db)
-            .await?)
+        read_all(
+            bid_version::Entity::find()
+                .filter(bid_version::Column::BidId.eq(bid_id))
+                .order_by_asc(bid_version::Column::Version)
+                .all(&self.db)
+                .await?,
+        )
     }
 
     /// Bids of a lot as the actor may see them once bidding has closed: the agency all of them; a supplier its own
@@ -156,10 +162,10 @@ impl TenderingService {
     pub async fn opened_bids(
         &self,
         actor: &Actor,
-        row: &tender::Model,
+        row: &read_models::Tender,
         lot_id: Uuid,
-    ) -> ServiceResult<Vec<bid::Model>> {
-        let status = effective_status(row, self.clock.now())?;
+    ) -> ServiceResult<Vec<read_models::Bid>> {
+        let status = row.status_at(self.clock.now());
         if status.bids_sealed() || !self.may_view(actor, row).await? {
             return Ok(vec![]);
         }
@@ -167,16 +173,20 @@ impl TenderingService {
         // Ranked bids first, in rank order, then the rejected ones; sorted here because the backends disagree on
         // where NULL ranks go.
         bids.sort_by_key(|b| (b.rank.is_none(), b.rank, b.received_at, b.id));
-        Ok(bids
-            .into_iter()
-            .filter(|b| actor.sees_opened_bid(status, b.supplier_id, b.awarded_quantity_e4.is_some_and(|q| q > 0)))
-            .collect())
+        read_all(
+            bids.into_iter()
+                .filter(|b| actor.sees_opened_bid(status, b.supplier_id, b.awarded_quantity_e4.is_some_and(|q| q > 0))),
+        )
     }
 
     /// Allocations of a tender's award: the agency all once closed; after the award a cooperative its own and a
     /// supplier those it serves.
-    pub async fn allocations(&self, actor: &Actor, row: &tender::Model) -> ServiceResult<Vec<award_allocation::Model>> {
-        let status = effective_status(row, self.clock.now())?;
+    pub async fn allocations(
+        &self,
+        actor: &Actor,
+        row: &read_models::Tender,
+    ) -> ServiceResult<Vec<read_models::Allocation>> {
+        let status = row.status_at(self.clock.now());
         if status.bids_sealed() || !self.may_view(actor, row).await? {
             return Ok(vec![]);
         }
@@ -191,7 +201,7 @@ impl TenderingService {
                 query = query.filter(award_allocation::Column::SupplierId.eq(supplier));
             }
         }
-        Ok(query.order_by_asc(award_allocation::Column::Id).all(&self.db).await?)
+        read_all(query.order_by_asc(award_allocation::Column::Id).all(&self.db).await?)
     }
 
     /// Where a lot's goods go: each delivery point with the quantity wanted there and the earliest wanted date.
@@ -199,24 +209,24 @@ impl TenderingService {
     pub async fn lot_destinations(
         &self,
         actor: &Actor,
-        row: &tender::Model,
-        lot_row: &lot::Model,
-    ) -> ServiceResult<Vec<(delivery_point::Model, Decimal, chrono::NaiveDate)>> {
+        row: &read_models::Tender,
+        lot_row: &read_models::Lot,
+    ) -> ServiceResult<Vec<(read_models::DeliveryPoint, Decimal, chrono::NaiveDate)>> {
         if !self.may_view(actor, row).await? {
             return Ok(vec![]);
         }
         let lines =
             demand_line::Entity::find().filter(demand_line::Column::PoolId.eq(row.pool_id)).all(&self.db).await?;
         let points = delivery_points_of_pool(&self.db, row.pool_id).await?;
-        Ok(points
+        points
             .into_iter()
             .filter(|point| lot_row.kecamatan.as_ref().is_none_or(|k| *k == point.kecamatan))
             .filter_map(|point| {
                 let here: Vec<_> = lines.iter().filter(|l| l.delivery_point_id == point.id).collect();
                 let quantity = here.iter().map(|l| from_stored(l.quantity_e4)).sum();
                 let earliest = here.iter().map(|l| l.wanted_date).min()?;
-                Some((point, quantity, earliest))
+                Some(read_models::DeliveryPoint::try_from(point).map(|point| (point, quantity, earliest)))
             })
-            .collect())
+            .collect()
     }
 }

@@ -353,9 +353,9 @@ async fn plain_tender(
         Err(error) => return Json(json!({ "error": error.code() })),
     };
     match state.services.tendering.tender(&actor, id).await {
-        Ok(Some(row)) => {
-            Json(json!({ "id": row.id, "title": row.title, "status": row.status, "deadline": row.deadline_at }))
-        }
+        Ok(Some(row)) => Json(
+            json!({ "id": row.id, "title": row.title, "status": row.stored_status.as_str(), "deadline": row.deadline_at }),
+        ),
         Ok(None) => Json(json!({ "error": "NOT_FOUND" })),
         Err(error) => Json(json!({ "error": error.code() })),
     }
