@@ -57,7 +57,7 @@ impl<S: Send + Sync, T: serde::de::DeserializeOwned + Send> FromRequestParts<S> 
 }
 
 async fn actor(state: &AppState, headers: &HeaderMap) -> Result<Actor, Response> {
-    match caller(&state.services, headers).await {
+    match caller(&state.services, headers).await.0 {
         Caller::Actor(actor) => Ok(actor),
         Caller::Unavailable => {
             Err(refusal(&ServiceError::Unavailable(anyhow::anyhow!("the caller could not be loaded"))))

@@ -4,21 +4,19 @@
 use std::{net::SocketAddr, time::Instant};
 
 use async_graphql::{
-    BatchRequest, Data, Request as GraphqlRequest, Response as GraphqlResponse, ServerError, Variables,
+    BatchRequest, Request as GraphqlRequest, Response as GraphqlResponse, ServerError, Variables,
     http::GraphiQLSource,
     parser::{parse_query, types::OperationType},
 };
-use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
 use axum::{
     Json, Router,
     body::Bytes,
-    extract::{ConnectInfo, DefaultBodyLimit, MatchedPath, Query, Request, State, WebSocketUpgrade},
+    extract::{ConnectInfo, DefaultBodyLimit, MatchedPath, Query, Request, State},
     http::{HeaderMap, HeaderValue, StatusCode, header},
     middleware::{self, Next},
     response::{Html, IntoResponse, Response},
     routing::get,
 };
-use infra::{ServiceError, services::Services};
 use serde::Deserialize;
 use serde_json::json;
 use tower_http::{
@@ -33,7 +31,7 @@ use crate::{
     exports,
     graphql::{
         error::{assign_missing_codes, cap_errors},
-        guard::{Caller, ClientAddress, DecisionLedger},
+        guard::{ClientAddress, DecisionLedger},
         loaders::Loaders,
     },
     state::caller,
@@ -46,7 +44,7 @@ pub fn router(state: AppState) -> Router {
     let request_id = header::HeaderName::from_static(REQUEST_ID);
     Router::new()
         .route("/graphql", get(graphql_get).post(graphql_post))
-        .route("/graphql/ws", get(graphql_ws))
+        .route("/graphql/ws", get(crate::live_socket::graphql_ws))
         .route("/exports/price-indicators.csv", get(exports::price_indicators_csv))
         .route("/exports/price-disparity.csv", get(exports::price_disparity_csv))
         .route("/exports/price-alerts.csv", get(exports::price_alerts_csv))
@@ -143,8 +141,11 @@ fn error_response(status: StatusCode, code: &str, message: &str) -> Response {
 }
 
 async fn execute(state: &AppState, headers: &HeaderMap, request: GraphqlRequest) -> Response {
-    let caller = caller(&state.services, headers).await;
-    let request = request.data(caller).data(DecisionLedger::default()).data(Loaders::new(&state.services));
+    let (caller, session) = caller(&state.services, headers).await;
+    let mut request = request.data(caller).data(DecisionLedger::default()).data(Loaders::new(&state.services));
+    if let Some(session) = session {
+        request = request.data(session);
+    }
     let mut response: GraphqlResponse = state.schema.execute(request).await;
     assign_missing_codes(&mut response);
     cap_errors(&mut response);
@@ -266,47 +267,6 @@ async fn graphql_get(
         }
     }
     execute(&state, &headers, request.data(ClientAddress(peer.ip()))).await
-}
-
-/// Subscriptions over WebSocket with the `graphql-transport-ws` protocol. The access token travels in the
-/// `connection_init` payload (`{"authorization": "Bearer <token>"}`); a refused token closes the connection, and
-/// without one only public fields resolve.
-async fn graphql_ws(State(state): State<AppState>, protocol: GraphQLProtocol, upgrade: WebSocketUpgrade) -> Response {
-    // A WebSocket message (and frame) is held to the same limit as an HTTP body; a larger one closes the socket.
-    let limit = state.settings.max_body_bytes;
-    upgrade
-        .max_message_size(limit)
-        .max_frame_size(limit)
-        .protocols(["graphql-transport-ws"])
-        .on_upgrade(move |socket| {
-            let services = state.services.clone();
-            GraphQLWebSocket::new(socket, state.schema.clone(), protocol)
-                .on_connection_init(move |payload| connection_data(services, payload))
-                .serve()
-        })
-        .into_response()
-}
-
-async fn connection_data(services: Services, payload: serde_json::Value) -> async_graphql::Result<Data> {
-    let token = ["authorization", "Authorization"]
-        .iter()
-        .find_map(|key| payload.get(*key).and_then(serde_json::Value::as_str))
-        .map(|value| value.strip_prefix("Bearer ").unwrap_or(value).trim().to_owned());
-    let caller = match token {
-        None => Caller::Anonymous,
-        Some(token) => match services.identity.actor_for_access_token(&token).await {
-            Ok(actor) => Caller::Actor(actor),
-            Err(ServiceError::Unavailable(_) | ServiceError::Internal(_)) => {
-                return Err(async_graphql::Error::new("the server cannot check credentials right now; retry"));
-            }
-            Err(error) => return Err(async_graphql::Error::new(error.to_string())),
-        },
-    };
-    let mut data = Data::default();
-    data.insert(caller);
-    data.insert(DecisionLedger::default());
-    data.insert(Loaders::new(&services));
-    Ok(data)
 }
 
 async fn healthz() -> impl IntoResponse {

@@ -3,6 +3,7 @@
 pub mod exports;
 pub mod graphql;
 pub mod http;
+pub mod live_socket;
 pub mod startup;
 pub mod state;
 pub mod telemetry;

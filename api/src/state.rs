@@ -6,7 +6,10 @@ use axum::http::{HeaderMap, header};
 use infra::{ServiceError, config::Settings, services::Services};
 use metrics_exporter_prometheus::PrometheusHandle;
 
-use crate::graphql::{LumbungSchema, build_schema, guard::Caller};
+use crate::graphql::{
+    LumbungSchema, build_schema,
+    guard::{Caller, CallerSession},
+};
 
 /// What every handler shares.
 #[derive(Clone)]
@@ -24,17 +27,22 @@ impl AppState {
     }
 }
 
-/// The caller named by the request's `Authorization` header.
-pub(crate) async fn caller(services: &Services, headers: &HeaderMap) -> Caller {
+/// The caller named by the request's `Authorization` header, and their session.
+pub(crate) async fn caller(services: &Services, headers: &HeaderMap) -> (Caller, Option<CallerSession>) {
     let Some(value) = headers.get(header::AUTHORIZATION) else {
-        return Caller::Anonymous;
+        return (Caller::Anonymous, None);
     };
     let Some(token) = value.to_str().ok().and_then(|v| v.strip_prefix("Bearer ")).map(str::trim) else {
-        return Caller::Rejected("the Authorization header must be `Bearer <access token>`".into());
+        return (Caller::Rejected("the Authorization header must be `Bearer <access token>`".into()), None);
     };
-    match services.identity.actor_for_access_token(token).await {
-        Ok(actor) => Caller::Actor(actor),
-        Err(ServiceError::Unavailable(_) | ServiceError::Internal(_)) => Caller::Unavailable,
-        Err(error) => Caller::Rejected(error.to_string()),
+    caller_of_token(services, token).await
+}
+
+/// The caller behind an access token, checked against its session (from this node's session cache).
+pub(crate) async fn caller_of_token(services: &Services, token: &str) -> (Caller, Option<CallerSession>) {
+    match services.identity.authenticate(token).await {
+        Ok(authenticated) => (Caller::Actor(authenticated.actor), Some(CallerSession(authenticated.session_id))),
+        Err(ServiceError::Unavailable(_) | ServiceError::Internal(_)) => (Caller::Unavailable, None),
+        Err(error) => (Caller::Rejected(error.to_string()), None),
     }
 }

@@ -8,15 +8,18 @@ pub enum UserStatus {
     Active,
     /// Invited by an organisation admin; becomes active when the invitation is accepted.
     Invited,
+    /// Stopped by an organisation admin: cannot log in, and every session of theirs has ended.
+    Deactivated,
 }
 
 impl UserStatus {
-    pub const ALL: [Self; 2] = [Self::Active, Self::Invited];
+    pub const ALL: [Self; 3] = [Self::Active, Self::Invited, Self::Deactivated];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Active => "ACTIVE",
             Self::Invited => "INVITED",
+            Self::Deactivated => "DEACTIVATED",
         }
     }
 

@@ -74,6 +74,11 @@ pub struct Settings {
     pub login_per_client_per_minute: u32,
     /// Login attempts a second from everyone together (`LUMBUNG_LOGIN_PER_SECOND`): what the cores can hash.
     pub login_overall_per_second: u32,
+    /// Sessions each node keeps in memory (`LUMBUNG_SESSION_CACHE_ENTRIES`).
+    pub session_cache_entries: u64,
+    /// A WebSocket that has not sent `connection_init` this long after opening is closed with 4408
+    /// (`LUMBUNG_WS_INIT_TIMEOUT_SECONDS`).
+    pub ws_init_timeout_seconds: u64,
 }
 
 /// Where e-mail goes and how hard the outbox worker tries.
@@ -172,6 +177,8 @@ impl Settings {
             heterogeneous_min_tenders: number(&value, "LUMBUNG_R048_MIN_TENDERS", 20)?,
             login_per_client_per_minute: number(&value, "LUMBUNG_LOGIN_PER_CLIENT_PER_MINUTE", 30)?,
             login_overall_per_second: number(&value, "LUMBUNG_LOGIN_PER_SECOND", 40)?,
+            session_cache_entries: number(&value, "LUMBUNG_SESSION_CACHE_ENTRIES", 100_000)?,
+            ws_init_timeout_seconds: number(&value, "LUMBUNG_WS_INIT_TIMEOUT_SECONDS", 10)?,
             metrics_token: match value("LUMBUNG_METRICS_TOKEN") {
                 Some(token) if token.len() < 32 => bail!("LUMBUNG_METRICS_TOKEN must be at least 32 characters"),
                 token => token,

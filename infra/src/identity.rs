@@ -12,7 +12,7 @@ use domain::{
     organisation::{OrganisationKind, OrganisationStatus, ReviewDecision, organisation_name, review_reason},
 };
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, IntoActiveModel, QueryFilter,
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, IntoActiveModel, QueryFilter,
     QueryOrder, QuerySelect, Set, sea_query::Expr,
 };
 use serde_json::json;
@@ -20,9 +20,11 @@ use uuid::Uuid;
 
 use crate::{
     ServiceError,
+    notification::EventBus,
+    sessions::{SessionCache, SessionChange},
     audit::{self, AuditRecord},
-    db::begin_write,
-    entities::{app_user, delivery_point, login_throttle, organisation, organisation_category, refresh_token},
+    db::{WriteTransaction, begin_write},
+    entities::{app_user, delivery_point, organisation, organisation_category, refresh_token},
     error::ServiceResult,
     pagination::{Page, PageRequest},
     password,
@@ -107,12 +109,23 @@ pub struct OrganisationFilter {
 
 #[derive(Clone)]
 pub struct IdentityService {
-    db: DatabaseConnection,
-    clock: Arc<dyn Clock>,
-    access_tokens: Arc<AccessTokens>,
-    refresh_token_lifetime: Duration,
-    throttle: LoginThrottle,
-    limits: crate::login_limits::LoginLimits,
+    pub(crate) db: DatabaseConnection,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) access_tokens: Arc<AccessTokens>,
+    pub(crate) refresh_token_lifetime: Duration,
+    pub(crate) throttle: LoginThrottle,
+    pub(crate) limits: crate::login_limits::LoginLimits,
+    pub(crate) events: EventBus,
+    pub(crate) sessions: SessionCache,
+}
+
+/// What [`IdentityService`] is made of besides the database and the clock.
+pub struct IdentityParts {
+    pub access_tokens: Arc<AccessTokens>,
+    pub refresh_token_lifetime: Duration,
+    pub limits: crate::login_limits::LoginLimits,
+    pub events: EventBus,
+    pub sessions: SessionCache,
 }
 
 struct ValidOrganisation {
@@ -194,14 +207,23 @@ fn validate_organisation(input: OrganisationInput) -> ServiceResult<ValidOrganis
 }
 
 impl IdentityService {
-    pub fn new(
-        db: DatabaseConnection,
-        clock: Arc<dyn Clock>,
-        access_tokens: Arc<AccessTokens>,
-        refresh_token_lifetime: Duration,
-        limits: crate::login_limits::LoginLimits,
-    ) -> Self {
-        Self { db, clock, access_tokens, refresh_token_lifetime, throttle: LoginThrottle::default(), limits }
+    pub fn new(db: DatabaseConnection, clock: Arc<dyn Clock>, parts: IdentityParts) -> Self {
+        let IdentityParts { access_tokens, refresh_token_lifetime, limits, events, sessions } = parts;
+        Self {
+            db,
+            clock,
+            access_tokens,
+            refresh_token_lifetime,
+            throttle: LoginThrottle::default(),
+            limits,
+            events,
+            sessions,
+        }
+    }
+
+    /// This node's session cache (for sockets to follow their session).
+    pub fn sessions(&self) -> &SessionCache {
+        &self.sessions
     }
 
     /// A cooperative or supplier signs itself up with its first user; it starts `PENDING`.
@@ -414,6 +436,8 @@ impl IdentityService {
                 .exec(&txn)
                 .await?;
         }
+        // Every decision changes what its users may do (a verified organisation may act, a suspended one not at all).
+        self.sessions_changed(&txn, now, SessionChange::Organisation(updated.id)).await?;
         let action = match decision {
             ReviewDecision::Verify => "organisation.verified",
             ReviewDecision::Reject => "organisation.rejected",
@@ -439,222 +463,6 @@ impl IdentityService {
         .await?;
         txn.commit().await?;
         updated.try_into()
-    }
-
-    /// Logs in with e-mail and password from `client` (its network address, when known). Wrong credentials and
-    /// unknown e-mails get the same answer in the same time. Attempts are rate-limited per client and overall before
-    /// any password is hashed; repeated failures lock the (account, client) pair for a while, whether or not the
-    /// account exists — so a stranger elsewhere cannot lock a user out.
-    pub async fn login(
-        &self,
-        email: &str,
-        candidate_password: &str,
-        client: Option<std::net::IpAddr>,
-    ) -> ServiceResult<Session> {
-        let email = Email::parse(email)?;
-        self.limits.check(client)?;
-        let email_key = match client {
-            Some(client) => token_hash(&format!("{}\n{client}", email.as_str())),
-            None => token_hash(email.as_str()),
-        };
-        let now = self.clock.now();
-        if let Some(throttle) = login_throttle::Entity::find_by_id(email_key.clone()).one(&self.db).await?
-            && let Some(until) = throttle.locked_until
-            && until > now
-        {
-            return Err(ServiceError::TooManyAttempts { retry_after_seconds: (until - now).num_seconds().max(1) });
-        }
-        let user = app_user::Entity::find().filter(app_user::Column::Email.eq(email.as_str())).one(&self.db).await?;
-        let stored_hash = user.as_ref().and_then(|u| u.password_hash.clone());
-        let password_matches = password::verify(stored_hash, candidate_password.to_owned()).await;
-        let Some(user) = user.filter(|u| password_matches && u.status == UserStatus::Active.as_str()) else {
-            self.record_failed_login(&email_key, now).await?;
-            return Err(ServiceError::Unauthenticated("invalid e-mail or password".into()));
-        };
-        let organisation = self.organisation_of(&user).await?;
-        let status = OrganisationStatus::parse(&organisation.status)?;
-        if !status.may_log_in() {
-            return Err(ServiceError::Forbidden(format!(
-                "your organisation is {}; contact the cooperative office",
-                status.as_str()
-            )));
-        }
-        let txn = begin_write(&self.db).await?;
-        login_throttle::Entity::delete_by_id(email_key).exec(&txn).await?;
-        let session = self.start_session(&txn, user, Uuid::now_v7(), now).await?;
-        audit::record(
-            &txn,
-            now,
-            AuditRecord {
-                actor_user_id: Some(session.user.id),
-                actor_organisation_id: Some(session.user.organisation_id),
-                action: "session.logged_in",
-                subject_type: "user",
-                subject_id: session.user.id.to_string(),
-                summary: json!({}),
-            },
-        )
-        .await?;
-        txn.commit().await?;
-        Ok(session)
-    }
-
-    async fn record_failed_login(&self, email_key: &str, now: DateTime<Utc>) -> ServiceResult<()> {
-        let txn = begin_write(&self.db).await?;
-        let previous = login_throttle::Entity::find_by_id(email_key.to_owned()).one(&txn).await?;
-        let failures = previous.as_ref().map_or(0, |row| row.failures.max(0).unsigned_abs()).saturating_add(1);
-        let locked_until = self.throttle.locked_until(failures, now);
-        let row = login_throttle::ActiveModel {
-            email_key: Set(email_key.to_owned()),
-            failures: Set(i32::try_from(failures).unwrap_or(i32::MAX)),
-            locked_until: Set(locked_until),
-            last_failure_at: Set(now),
-        };
-        if previous.is_some() {
-            row.update(&txn).await?;
-        } else {
-            row.insert(&txn).await?;
-        }
-        // The audit names the hashed address, never the password tried.
-        let summary = json!({ "failures": failures, "locked": locked_until.is_some() });
-        audit::record(&txn, now, AuditRecord::anonymous("session.login_failed", "email", &email_key[..16], summary))
-            .await?;
-        txn.commit().await?;
-        Ok(())
-    }
-
-    async fn start_session(
-        &self,
-        connection: &impl ConnectionTrait,
-        user: app_user::Model,
-        family_id: Uuid,
-        now: DateTime<Utc>,
-    ) -> ServiceResult<Session> {
-        let refresh_token = new_opaque_token();
-        let refresh_token_expires_at = now + self.refresh_token_lifetime;
-        refresh_token::ActiveModel {
-            id: Set(Uuid::now_v7()),
-            user_id: Set(user.id),
-            family_id: Set(family_id),
-            token_hash: Set(token_hash(&refresh_token)),
-            issued_at: Set(now),
-            expires_at: Set(refresh_token_expires_at),
-            rotated_at: Set(None),
-            revoked_at: Set(None),
-        }
-        .insert(connection)
-        .await?;
-        let (access_token, access_token_expires_at) = self.access_tokens.issue(user.id, now)?;
-        let user = user.try_into()?;
-        Ok(Session { access_token, access_token_expires_at, refresh_token, refresh_token_expires_at, user })
-    }
-
-    /// Exchanges a refresh token for a new session. Each refresh token works once: presenting one that was
-    /// already rotated means it was stolen or replayed, so every token of its login is revoked.
-    pub async fn refresh(&self, presented: &str) -> ServiceResult<Session> {
-        let now = self.clock.now();
-        let rejected = || ServiceError::Unauthenticated("the refresh token is invalid or expired".into());
-        let txn = begin_write(&self.db).await?;
-        let Some(stored) = refresh_token::Entity::find()
-            .filter(refresh_token::Column::TokenHash.eq(token_hash(presented)))
-            .one(&txn)
-            .await?
-        else {
-            return Err(rejected());
-        };
-        if stored.revoked_at.is_some() || stored.expires_at <= now {
-            return Err(rejected());
-        }
-        // Claim the token: only one concurrent refresh can move it from unused to rotated.
-        let claimed = refresh_token::Entity::update_many()
-            .col_expr(refresh_token::Column::RotatedAt, Expr::value(now))
-            .filter(refresh_token::Column::Id.eq(stored.id))
-            .filter(refresh_token::Column::RotatedAt.is_null())
-            .exec(&txn)
-            .await?;
-        if claimed.rows_affected != 1 {
-            Self::revoke_family(&txn, stored.family_id, now).await?;
-            audit::record(
-                &txn,
-                now,
-                AuditRecord::anonymous(
-                    "session.refresh_token_reused",
-                    "user",
-                    stored.user_id,
-                    json!({ "family": stored.family_id }),
-                ),
-            )
-            .await?;
-            txn.commit().await?;
-            return Err(ServiceError::Unauthenticated(
-                "this refresh token was already used; every session of that login has been ended".into(),
-            ));
-        }
-        let user = app_user::Entity::find_by_id(stored.user_id).one(&txn).await?.ok_or_else(rejected)?;
-        let organisation = self.organisation_of(&user).await?;
-        if user.status != UserStatus::Active.as_str() || !OrganisationStatus::parse(&organisation.status)?.may_log_in()
-        {
-            return Err(rejected());
-        }
-        let session = self.start_session(&txn, user, stored.family_id, now).await?;
-        txn.commit().await?;
-        Ok(session)
-    }
-
-    /// Ends the login a refresh token belongs to. Returns whether there was anything to end.
-    pub async fn logout(&self, presented: &str) -> ServiceResult<bool> {
-        let now = self.clock.now();
-        let txn = begin_write(&self.db).await?;
-        let Some(stored) = refresh_token::Entity::find()
-            .filter(refresh_token::Column::TokenHash.eq(token_hash(presented)))
-            .one(&txn)
-            .await?
-        else {
-            return Ok(false);
-        };
-        let revoked = Self::revoke_family(&txn, stored.family_id, now).await?;
-        audit::record(&txn, now, AuditRecord::anonymous("session.logged_out", "user", stored.user_id, json!({})))
-            .await?;
-        txn.commit().await?;
-        Ok(revoked > 0)
-    }
-
-    async fn revoke_family(
-        connection: &impl ConnectionTrait,
-        family_id: Uuid,
-        now: DateTime<Utc>,
-    ) -> ServiceResult<u64> {
-        let result = refresh_token::Entity::update_many()
-            .col_expr(refresh_token::Column::RevokedAt, Expr::value(now))
-            .filter(refresh_token::Column::FamilyId.eq(family_id))
-            .filter(refresh_token::Column::RevokedAt.is_null())
-            .exec(connection)
-            .await?;
-        Ok(result.rows_affected)
-    }
-
-    /// The caller behind an access token, loaded fresh so that a suspension takes effect at once.
-    pub async fn actor_for_access_token(&self, token: &str) -> ServiceResult<Actor> {
-        let user_id = self.access_tokens.verify(token, self.clock.now())?;
-        let gone = || ServiceError::Unauthenticated("this account can no longer be used".into());
-        let (user, organisation) = app_user::Entity::find_by_id(user_id)
-            .find_also_related(organisation::Entity)
-            .one(&self.db)
-            .await?
-            .ok_or_else(gone)?;
-        let organisation = organisation.ok_or_else(gone)?;
-        let organisation_status = OrganisationStatus::parse(&organisation.status)?;
-        if user.status != UserStatus::Active.as_str() || !organisation_status.may_log_in() {
-            return Err(gone());
-        }
-        Ok(Actor {
-            user_id: user.id,
-            organisation_id: organisation.id,
-            organisation_kind: OrganisationKind::parse(&organisation.kind)?,
-            organisation_status,
-            role: Role::parse(&user.role)?,
-            is_organisation_admin: user.is_organisation_admin,
-        })
     }
 
     /// An organisation admin invites a colleague; the returned token is given to them to set a password.
@@ -735,7 +543,62 @@ impl IdentityService {
         user.try_into()
     }
 
-    async fn organisation_of(&self, user: &app_user::Model) -> ServiceResult<organisation::Model> {
+    /// A colleague of the caller's organisation, for its admin to change.
+    async fn colleague_for_update(&self, txn: &WriteTransaction, actor: &Actor, user_id: Uuid) -> ServiceResult<app_user::Model> {
+        actor.require(Permission::ManageOwnUsers)?;
+        if user_id == actor.user_id {
+            return Err(ServiceError::Conflict("ask another admin of your organisation to change your own account".into()));
+        }
+        app_user::Entity::find_by_id(user_id)
+            .one(txn)
+            .await?
+            .filter(|user| user.organisation_id == actor.organisation_id)
+            .ok_or_else(|| ServiceError::NotFound("user".into()))
+    }
+
+    /// An organisation admin deactivates a colleague: every session of theirs ends at once, on every node.
+    pub async fn deactivate_user(&self, actor: &Actor, user_id: Uuid) -> ServiceResult<read_models::User> {
+        let now = self.clock.now();
+        let txn = begin_write(&self.db).await?;
+        let user = self.colleague_for_update(&txn, actor, user_id).await?;
+        if UserStatus::parse(&user.status)? == UserStatus::Deactivated {
+            return Err(ServiceError::Conflict("this user is already deactivated".into()));
+        }
+        let mut changed = user.into_active_model();
+        changed.status = Set(UserStatus::Deactivated.as_str().into());
+        changed.invitation_token_hash = Set(None);
+        changed.invitation_expires_at = Set(None);
+        changed.updated_at = Set(now);
+        let updated = changed.update(&txn).await?;
+        Self::end_sessions_of_user(&txn, user_id, None, now).await?;
+        self.sessions_changed(&txn, now, SessionChange::User(user_id)).await?;
+        audit::record(&txn, now, AuditRecord::by(actor, "user.deactivated", "user", user_id, json!({}))).await?;
+        txn.commit().await?;
+        updated.try_into()
+    }
+
+    /// An organisation admin makes a colleague an admin, or no longer one; their open sessions change at once.
+    pub async fn set_organisation_admin(
+        &self,
+        actor: &Actor,
+        user_id: Uuid,
+        organisation_admin: bool,
+    ) -> ServiceResult<read_models::User> {
+        let now = self.clock.now();
+        let txn = begin_write(&self.db).await?;
+        let user = self.colleague_for_update(&txn, actor, user_id).await?;
+        let mut changed = user.into_active_model();
+        changed.is_organisation_admin = Set(organisation_admin);
+        changed.updated_at = Set(now);
+        let updated = changed.update(&txn).await?;
+        self.sessions_changed(&txn, now, SessionChange::User(user_id)).await?;
+        let summary = json!({ "organisationAdmin": organisation_admin });
+        audit::record(&txn, now, AuditRecord::by(actor, "user.admin_changed", "user", user_id, summary)).await?;
+        txn.commit().await?;
+        updated.try_into()
+    }
+
+    pub(crate) async fn organisation_of(&self, user: &app_user::Model) -> ServiceResult<organisation::Model> {
         organisation::Entity::find_by_id(user.organisation_id)
             .one(&self.db)
             .await?

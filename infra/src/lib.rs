@@ -24,6 +24,7 @@ pub mod prices;
 pub mod read_models;
 pub mod red_flags;
 pub mod services;
+pub mod sessions;
 pub mod tendering;
 pub mod tokens;
 

@@ -27,6 +27,7 @@ use crate::{
     db::WriteTransaction,
     entities::{app_user, live_event, notification_opt_out, outbox_message},
     error::ServiceResult,
+    sessions::{SessionCache, SessionChange},
 };
 
 pub const OUTBOX_PENDING: &str = OutboxStatus::Pending.as_str();
@@ -238,6 +239,8 @@ pub enum Topic {
     Order,
     /// A price was observed above its HET. Subject: the alert. For the agency.
     PriceAlert,
+    /// Sessions ended or changed (see `sessions`). Subject: the session, user or organisation. For the server only.
+    Session,
 }
 
 impl Topic {
@@ -247,11 +250,12 @@ impl Topic {
             Self::Bids => "BIDS",
             Self::Order => "ORDER",
             Self::PriceAlert => "PRICE_ALERT",
+            Self::Session => "SESSION",
         }
     }
 
     fn parse(value: &str) -> Option<Self> {
-        [Self::Tender, Self::Bids, Self::Order, Self::PriceAlert].into_iter().find(|topic| topic.as_str() == value)
+        [Self::Tender, Self::Bids, Self::Order, Self::PriceAlert, Self::Session].into_iter().find(|topic| topic.as_str() == value)
     }
 }
 
@@ -287,22 +291,32 @@ impl LiveEvent {
 #[derive(Clone)]
 pub struct EventBus {
     sender: broadcast::Sender<Arc<LiveEvent>>,
-}
-
-impl Default for EventBus {
-    fn default() -> Self {
-        // Subscribers that fall this far behind are told they lagged and resume from their cursor.
-        let (sender, _) = broadcast::channel(4096);
-        Self { sender }
-    }
+    /// Session events are applied to this node's session cache as they arrive, before anyone else hears of them.
+    sessions: SessionCache,
 }
 
 impl EventBus {
+    pub fn new(sessions: SessionCache) -> Self {
+        // Subscribers that fall this far behind are told they lagged and resume from their cursor.
+        let (sender, _) = broadcast::channel(4096);
+        Self { sender, sessions }
+    }
+
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<LiveEvent>> {
         self.sender.subscribe()
     }
 
     fn deliver(&self, event: LiveEvent) {
+        if event.topic == Topic::Session {
+            match serde_json::from_value::<SessionChange>(event.payload.clone()) {
+                Ok(change) => self.sessions.apply(change),
+                Err(error) => {
+                    tracing::warn!(%error, "sessions: an unreadable session event; forgetting every cached session");
+                    self.sessions.apply(SessionChange::All);
+                }
+            }
+            return;
+        }
         // No subscriber is not an error.
         let _ = self.sender.send(Arc::new(event));
     }
@@ -328,6 +342,11 @@ impl EventBus {
         let event = LiveEvent { seq: inserted.seq, topic, subject_id, occurred_at: now, payload };
         match txn.get_database_backend() {
             DatabaseBackend::Postgres => {
+                if topic == Topic::Session {
+                    // This node applies it at commit too, not only when its own notification comes back.
+                    let (bus, local) = (self.clone(), event.clone());
+                    txn.after_commit(Box::new(move || bus.deliver(local)));
+                }
                 // Delivered by PostgreSQL at commit, to the listener of every node (this one included).
                 let message = serde_json::to_string(&event).map_err(|e| DbErr::Custom(e.to_string()))?;
                 txn.execute_raw(Statement::from_sql_and_values(
@@ -425,7 +444,10 @@ impl EventBus {
         let bus = self.clone();
         tokio::spawn(async move {
             loop {
-                match bus.forward_notifications(&url).await {
+                let outcome = bus.forward_notifications(&url).await;
+                // Not listening: events may be missed, so no cached session is trusted until listening again.
+                bus.sessions.set_trusted(false);
+                match outcome {
                     Ok(()) => return,
                     Err(error) => {
                         tracing::warn!(%error, "live events: listening on PostgreSQL failed; retrying");
@@ -439,11 +461,19 @@ impl EventBus {
     async fn forward_notifications(&self, url: &str) -> Result<(), sea_orm::sqlx::Error> {
         let mut listener = sea_orm::sqlx::postgres::PgListener::connect(url).await?;
         listener.listen(CHANNEL).await?;
+        self.sessions.set_trusted(true);
         loop {
-            let notification = listener.recv().await?;
-            match serde_json::from_str::<LiveEvent>(notification.payload()) {
-                Ok(event) => self.deliver(event),
-                Err(error) => tracing::warn!(%error, "live events: ignoring a malformed notification"),
+            match listener.try_recv().await? {
+                Some(notification) => match serde_json::from_str::<LiveEvent>(notification.payload()) {
+                    Ok(event) => self.deliver(event),
+                    Err(error) => tracing::warn!(%error, "live events: ignoring a malformed notification"),
+                },
+                // The connection was lost and has been re-established: whatever was sent meanwhile is gone, so every
+                // cached session is forgotten (subscribers resume from their cursors).
+                None => {
+                    tracing::warn!("live events: the PostgreSQL listener reconnected");
+                    self.sessions.set_trusted(true);
+                }
             }
         }
     }

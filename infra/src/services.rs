@@ -10,7 +10,7 @@ use crate::{
     audit::AuditLog,
     catalogue::CatalogueService,
     config::Settings,
-    identity::IdentityService,
+    identity::{IdentityParts, IdentityService},
     mailer::Mailer,
     notification::{EventBus, NotificationPreferences},
     open_data::OpenData,
@@ -18,6 +18,7 @@ use crate::{
     pooling::PoolingService,
     prices::{PriceService, Thresholds},
     red_flags::RedFlagService,
+    sessions::SessionCache,
     tendering::TenderingService,
     tokens::AccessTokens,
 };
@@ -46,18 +47,25 @@ impl Services {
     pub fn new(db: DatabaseConnection, clock: Arc<dyn Clock>, settings: &Settings) -> anyhow::Result<Self> {
         let access_tokens =
             Arc::new(AccessTokens::new(&settings.jwt_secret, Duration::seconds(settings.access_token_ttl_seconds))?);
-        let events = EventBus::default();
+        // One process on SQLite hears every event; on PostgreSQL, only once this node's listener is connected.
+        let hears_everything = db.get_database_backend() != sea_orm::DatabaseBackend::Postgres;
+        let sessions = SessionCache::new(settings.session_cache_entries, hears_everything);
+        let events = EventBus::new(sessions.clone());
         let ordering = OrderingService::new(db.clone(), clock.clone(), settings.order_prefix.clone(), events.clone());
         Ok(Self {
             identity: IdentityService::new(
                 db.clone(),
                 clock.clone(),
-                access_tokens,
-                Duration::days(settings.refresh_token_ttl_days),
-                crate::login_limits::LoginLimits::new(
-                    settings.login_per_client_per_minute,
-                    settings.login_overall_per_second,
-                ),
+                IdentityParts {
+                    access_tokens,
+                    refresh_token_lifetime: Duration::days(settings.refresh_token_ttl_days),
+                    limits: crate::login_limits::LoginLimits::new(
+                        settings.login_per_client_per_minute,
+                        settings.login_overall_per_second,
+                    ),
+                    events: events.clone(),
+                    sessions,
+                },
             ),
             catalogue: CatalogueService::new(db.clone(), clock.clone()),
             audit: AuditLog::new(db.clone(), clock.clone()),

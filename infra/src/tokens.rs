@@ -13,10 +13,12 @@ use crate::ServiceError;
 pub const ISSUER: &str = "lumbung";
 pub const AUDIENCE: &str = "lumbung-api";
 
-/// What an access token says: who (`sub`), for which API, issued and expiring when.
+/// What an access token says: who (`sub`), in which session (`sid`, ended by logout, suspension and the like), for
+/// which API, issued and expiring when.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct AccessClaims {
     pub sub: Uuid,
+    pub sid: Uuid,
     pub iss: String,
     pub aud: String,
     pub iat: i64,
@@ -50,11 +52,17 @@ impl AccessTokens {
         })
     }
 
-    /// A token for `user_id` valid from `now` for the configured lifetime, and its expiry.
-    pub fn issue(&self, user_id: Uuid, now: DateTime<Utc>) -> Result<(String, DateTime<Utc>), ServiceError> {
+    /// A token for `user_id` in session `session_id`, valid from `now` for the configured lifetime, and its expiry.
+    pub fn issue(
+        &self,
+        user_id: Uuid,
+        session_id: Uuid,
+        now: DateTime<Utc>,
+    ) -> Result<(String, DateTime<Utc>), ServiceError> {
         let expires_at = now + self.ttl;
         let claims = AccessClaims {
             sub: user_id,
+            sid: session_id,
             iss: ISSUER.into(),
             aud: AUDIENCE.into(),
             iat: now.timestamp(),
@@ -66,9 +74,10 @@ impl AccessTokens {
         Ok((token, expires_at))
     }
 
-    /// The user a token was issued to. Any other algorithm (including `none`), a wrong signature, issuer or
-    /// audience, an expiry at or before `now`, or a token not yet valid (`nbf`, or issued in the future) is refused.
-    pub fn verify(&self, token: &str, now: DateTime<Utc>) -> Result<Uuid, ServiceError> {
+    /// Who a token was issued to, in which session, until when. Any other algorithm (including `none`), a wrong
+    /// signature, issuer or audience, no session, an expiry at or before `now`, or a token not yet valid (`nbf`, or
+    /// issued in the future) is refused.
+    pub fn verify(&self, token: &str, now: DateTime<Utc>) -> Result<VerifiedToken, ServiceError> {
         let data = jsonwebtoken::decode::<AccessClaims>(token, &self.decoding, &self.validation)
             .map_err(|_| ServiceError::Unauthenticated("the access token is invalid".into()))?;
         if data.claims.exp <= now.timestamp() {
@@ -79,8 +88,21 @@ impl AccessTokens {
         {
             return Err(ServiceError::Unauthenticated("the access token is not valid yet".into()));
         }
-        Ok(data.claims.sub)
+        Ok(VerifiedToken {
+            user_id: data.claims.sub,
+            session_id: data.claims.sid,
+            expires_at: DateTime::from_timestamp(data.claims.exp, 0)
+                .ok_or_else(|| ServiceError::Unauthenticated("the access token is invalid".into()))?,
+        })
     }
+}
+
+/// What a verified access token names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VerifiedToken {
+    pub user_id: Uuid,
+    pub session_id: Uuid,
+    pub expires_at: DateTime<Utc>,
 }
 
 /// A new opaque secret for a refresh token or an invitation: 256 random bits, URL-safe.
@@ -106,10 +128,11 @@ mod tests {
     #[test]
     fn a_token_is_accepted_until_its_expiry() {
         let now = DateTime::<Utc>::UNIX_EPOCH + Duration::days(20_000);
-        let user = Uuid::now_v7();
-        let (token, expires_at) = tokens().issue(user, now).unwrap();
-        assert_eq!(tokens().verify(&token, now).unwrap(), user);
-        assert_eq!(tokens().verify(&token, expires_at - Duration::seconds(1)).unwrap(), user);
+        let (user, session) = (Uuid::now_v7(), Uuid::now_v7());
+        let (token, expires_at) = tokens().issue(user, session, now).unwrap();
+        let verified = tokens().verify(&token, now).unwrap();
+        assert_eq!((verified.user_id, verified.session_id, verified.expires_at), (user, session, expires_at));
+        assert_eq!(tokens().verify(&token, expires_at - Duration::seconds(1)).unwrap().user_id, user);
         assert!(tokens().verify(&token, expires_at).is_err());
     }
 
@@ -117,7 +140,7 @@ mod tests {
     fn a_token_signed_with_another_secret_is_refused() {
         let now = Utc::now();
         let other = AccessTokens::new(b"another-secret-another-secret-xx", Duration::minutes(15)).unwrap();
-        let (token, _) = other.issue(Uuid::now_v7(), now).unwrap();
+        let (token, _) = other.issue(Uuid::now_v7(), Uuid::now_v7(), now).unwrap();
         assert!(tokens().verify(&token, now).is_err());
     }
 

@@ -97,6 +97,15 @@ async fn an_expired_refresh_token_is_refused() {
     .expect_error("UNAUTHENTICATED");
 }
 
+/// The `sid` claim of an access token.
+fn session_of(token: &str) -> String {
+    use base64::Engine;
+    let payload = token.split('.').nth(1).unwrap();
+    let claims: serde_json::Value =
+        serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
+    claims["sid"].as_str().unwrap().to_owned()
+}
+
 fn forge(claims: serde_json::Value, secret: &str, algorithm: Algorithm) -> String {
     jsonwebtoken::encode(&Header::new(algorithm), &claims, &EncodingKey::from_secret(secret.as_bytes()).unwrap())
         .unwrap()
@@ -107,8 +116,11 @@ async fn every_bad_access_token_is_refused_with_unauthenticated() {
     let app = spawn_app().await;
     let (_, agency) = app.bootstrap().await;
     let now = app.clock_now_timestamp();
-    let claims =
-        |aud: &str, exp: i64| json!({ "sub": agency.user_id, "iss": "lumbung", "aud": aud, "iat": now, "exp": exp });
+    // The session the agency's own token names: a forged token needs one that is still open.
+    let session = session_of(&agency.access_token);
+    let claims = |aud: &str, exp: i64| {
+        json!({ "sub": agency.user_id, "sid": session, "iss": "lumbung", "aud": aud, "iat": now, "exp": exp })
+    };
     // A well-formed token the server would accept, as a control.
     let good = forge(claims("lumbung-api", now + 600), TEST_JWT_SECRET, Algorithm::HS256);
     app.gql(Some(&good), ME, json!({})).await.data();
@@ -125,12 +137,12 @@ async fn every_bad_access_token_is_refused_with_unauthenticated() {
     let expired = forge(claims("lumbung-api", now - 1), TEST_JWT_SECRET, Algorithm::HS256);
     let other_algorithm = forge(claims("lumbung-api", now + 600), TEST_JWT_SECRET, Algorithm::HS512);
     let wrong_issuer = forge(
-        json!({ "sub": agency.user_id, "iss": "someone-else", "aud": "lumbung-api", "iat": now, "exp": now + 600 }),
+        json!({ "sub": agency.user_id, "sid": session, "iss": "someone-else", "aud": "lumbung-api", "iat": now, "exp": now + 600 }),
         TEST_JWT_SECRET,
         Algorithm::HS256,
     );
     let not_yet_valid = forge(
-        json!({ "sub": agency.user_id, "iss": "lumbung", "aud": "lumbung-api", "iat": now, "exp": now + 600, "nbf": now + 300 }),
+        json!({ "sub": agency.user_id, "sid": session, "iss": "lumbung", "aud": "lumbung-api", "iat": now, "exp": now + 600, "nbf": now + 300 }),
         TEST_JWT_SECRET,
         Algorithm::HS256,
     );
@@ -138,11 +150,24 @@ async fn every_bad_access_token_is_refused_with_unauthenticated() {
     let tampered = {
         use base64::Engine;
         let parts: Vec<&str> = good.split('.').collect();
-        let payload = json!({ "sub": "01900000-0000-7000-8000-000000000001", "iss": "lumbung", "aud": "lumbung-api", "iat": now, "exp": now + 600 });
+        let payload = json!({ "sub": "01900000-0000-7000-8000-000000000001", "sid": session, "iss": "lumbung", "aud": "lumbung-api", "iat": now, "exp": now + 600 });
         let payload = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(payload.to_string());
         format!("{}.{payload}.{}", parts[0], parts[2])
     };
+    // Signed right, but naming no session, or one that was never opened: a token is only as good as its session.
+    let no_session = forge(
+        json!({ "sub": agency.user_id, "iss": "lumbung", "aud": "lumbung-api", "iat": now, "exp": now + 600 }),
+        TEST_JWT_SECRET,
+        Algorithm::HS256,
+    );
+    let unknown_session = forge(
+        json!({ "sub": agency.user_id, "sid": "01900000-0000-7000-8000-000000000002", "iss": "lumbung", "aud": "lumbung-api", "iat": now, "exp": now + 600 }),
+        TEST_JWT_SECRET,
+        Algorithm::HS256,
+    );
     for (kind, token) in [
+        ("no session", no_session),
+        ("a session never opened", unknown_session),
         ("wrong issuer", wrong_issuer),
         ("not yet valid", not_yet_valid),
         ("tampered payload", tampered),

@@ -251,6 +251,9 @@ const WHO_MAY: &[(&str, &str)] = &[
     ("logout", "----"),
     ("inviteUser", "++++"),
     ("acceptInvitation", "++++"),
+    ("changePassword", "++++"),
+    ("deactivateUser", "++++"),
+    ("setOrganisationAdmin", "++++"),
     // Organisations and the catalogue.
     ("verifyOrganisation", "FF++"),
     ("rejectOrganisation", "FF++"),

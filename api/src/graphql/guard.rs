@@ -29,6 +29,10 @@ pub enum Caller {
     Actor(Actor),
 }
 
+/// The session the caller's access token names (absent for anonymous callers).
+#[derive(Debug, Clone, Copy)]
+pub struct CallerSession(pub uuid::Uuid);
+
 /// The network address the request came from (the peer of the connection), for limits that are per client.
 #[derive(Debug, Clone, Copy)]
 pub struct ClientAddress(pub std::net::IpAddr);

@@ -66,7 +66,7 @@ impl User {
     async fn is_organisation_admin(&self) -> bool {
         self.0.is_organisation_admin
     }
-    /// `ACTIVE`, or `INVITED` until the invitation is accepted.
+    /// `ACTIVE`, `INVITED` until the invitation is accepted, or `DEACTIVATED` by an organisation admin.
     async fn status(&self) -> &str {
         self.0.status.as_str()
     }
@@ -297,5 +297,42 @@ impl IdentityMutation {
         public(ctx);
         let services = ctx.data::<Services>()?;
         Ok(User(services.identity.accept_invitation(&invitation_token, &password).await.api()?))
+    }
+
+    /// The caller changes their password, giving the current one; every other session of theirs ends at once.
+    async fn change_password(
+        &self,
+        ctx: &Context<'_>,
+        current_password: String,
+        new_password: String,
+    ) -> async_graphql::Result<bool> {
+        let actor = authenticated(ctx)?;
+        let session = ctx
+            .data_opt::<super::guard::CallerSession>()
+            .ok_or_else(|| async_graphql::Error::new("the caller's session is unknown"))?;
+        let services = ctx.data::<Services>()?;
+        services.identity.change_password(actor, session.0, &current_password, &new_password).await.api()?;
+        Ok(true)
+    }
+
+    /// An organisation admin deactivates a colleague: they can no longer log in and every session of theirs ends
+    /// at once, on every server.
+    async fn deactivate_user(&self, ctx: &Context<'_>, user_id: ID) -> async_graphql::Result<User> {
+        let actor = require(ctx, access::Permission::ManageOwnUsers)?;
+        let user_id = super::parse_id("userId", &user_id)?;
+        Ok(User(ctx.data::<Services>()?.identity.deactivate_user(actor, user_id).await.api()?))
+    }
+
+    /// An organisation admin makes a colleague an admin (who may invite and deactivate users), or no longer one.
+    async fn set_organisation_admin(
+        &self,
+        ctx: &Context<'_>,
+        user_id: ID,
+        organisation_admin: bool,
+    ) -> async_graphql::Result<User> {
+        let actor = require(ctx, access::Permission::ManageOwnUsers)?;
+        let user_id = super::parse_id("userId", &user_id)?;
+        let services = ctx.data::<Services>()?;
+        Ok(User(services.identity.set_organisation_admin(actor, user_id, organisation_admin).await.api()?))
     }
 }
