@@ -83,7 +83,8 @@ async fn serve(socket: WebSocket, state: AppState) {
         let (services, handshake) = (services.clone(), handshake.clone());
         move |payload| connection_data(services, handshake, payload)
     };
-    let graphql = async_graphql::http::WebSocket::new(executor, input, Protocols::GraphQLWS).on_connection_init(on_init);
+    let graphql =
+        async_graphql::http::WebSocket::new(executor, input, Protocols::GraphQLWS).on_connection_init(on_init);
     futures::pin_mut!(graphql);
 
     let init_deadline = tokio::time::sleep(Duration::from_secs(state.settings.ws_init_timeout_seconds));

@@ -12,23 +12,23 @@ use domain::{
     organisation::{OrganisationKind, OrganisationStatus, ReviewDecision, organisation_name, review_reason},
 };
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, IntoActiveModel, QueryFilter,
-    QueryOrder, QuerySelect, Set, sea_query::Expr,
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder,
+    QuerySelect, Set, sea_query::Expr,
 };
 use serde_json::json;
 use uuid::Uuid;
 
 use crate::{
     ServiceError,
-    notification::EventBus,
-    sessions::{SessionCache, SessionChange},
     audit::{self, AuditRecord},
     db::{WriteTransaction, begin_write},
     entities::{app_user, delivery_point, organisation, organisation_category, refresh_token},
     error::ServiceResult,
+    notification::EventBus,
     pagination::{Page, PageRequest},
     password,
     read_models::{self, read_all, read_one},
+    sessions::{SessionCache, SessionChange},
     tokens::{AccessTokens, new_opaque_token, token_hash},
 };
 
@@ -544,10 +544,17 @@ impl IdentityService {
     }
 
     /// A colleague of the caller's organisation, for its admin to change.
-    async fn colleague_for_update(&self, txn: &WriteTransaction, actor: &Actor, user_id: Uuid) -> ServiceResult<app_user::Model> {
+    async fn colleague_for_update(
+        &self,
+        txn: &WriteTransaction,
+        actor: &Actor,
+        user_id: Uuid,
+    ) -> ServiceResult<app_user::Model> {
         actor.require(Permission::ManageOwnUsers)?;
         if user_id == actor.user_id {
-            return Err(ServiceError::Conflict("ask another admin of your organisation to change your own account".into()));
+            return Err(ServiceError::Conflict(
+                "ask another admin of your organisation to change your own account".into(),
+            ));
         }
         app_user::Entity::find_by_id(user_id)
             .one(txn)

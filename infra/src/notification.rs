@@ -255,7 +255,9 @@ impl Topic {
     }
 
     fn parse(value: &str) -> Option<Self> {
-        [Self::Tender, Self::Bids, Self::Order, Self::PriceAlert, Self::Session].into_iter().find(|topic| topic.as_str() == value)
+        [Self::Tender, Self::Bids, Self::Order, Self::PriceAlert, Self::Session]
+            .into_iter()
+            .find(|topic| topic.as_str() == value)
     }
 }
 

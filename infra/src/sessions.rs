@@ -345,7 +345,8 @@ impl IdentityService {
         let ended = Self::end_sessions_of_user(&txn, actor.user_id, Some(session_id), now).await?;
         self.sessions_changed(&txn, now, SessionChange::User(actor.user_id)).await?;
         let summary = json!({ "otherSessionsEnded": ended > 0 });
-        audit::record(&txn, now, AuditRecord::by(actor, "user.password_changed", "user", actor.user_id, summary)).await?;
+        audit::record(&txn, now, AuditRecord::by(actor, "user.password_changed", "user", actor.user_id, summary))
+            .await?;
         txn.commit().await?;
         Ok(())
     }
@@ -543,5 +544,4 @@ impl IdentityService {
             .await?;
         Ok(result.rows_affected)
     }
-
 }

@@ -118,9 +118,7 @@ async fn every_bad_access_token_is_refused_with_unauthenticated() {
     let now = app.clock_now_timestamp();
     // The session the agency's own token names: a forged token needs one that is still open.
     let session = session_of(&agency.access_token);
-    let claims = |aud: &str, exp: i64| {
-        json!({ "sub": agency.user_id, "sid": session, "iss": "lumbung", "aud": aud, "iat": now, "exp": exp })
-    };
+    let claims = |aud: &str, exp: i64| json!({ "sub": agency.user_id, "sid": session, "iss": "lumbung", "aud": aud, "iat": now, "exp": exp });
     // A well-formed token the server would accept, as a control.
     let good = forge(claims("lumbung-api", now + 600), TEST_JWT_SECRET, Algorithm::HS256);
     app.gql(Some(&good), ME, json!({})).await.data();

@@ -14,4 +14,5 @@ mod notifications;
 mod ordering;
 mod organisations;
 mod prices;
+mod sessions;
 mod tendering;

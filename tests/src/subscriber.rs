@@ -48,6 +48,15 @@ impl Subscriber {
         }
     }
 
+    /// Opens `/graphql/ws` and sends nothing, as a client that never initialises would.
+    pub async fn open_without_init(http_address: &str) -> Self {
+        let url = format!("{}/graphql/ws", http_address.replacen("http://", "ws://", 1));
+        let mut request = url.into_client_request().unwrap_or_else(|e| panic!("request: {e}"));
+        request.headers_mut().insert("Sec-WebSocket-Protocol", HeaderValue::from_static("graphql-transport-ws"));
+        let (socket, _) = connect_async(request).await.unwrap_or_else(|e| panic!("connect: {e}"));
+        Self { socket }
+    }
+
     /// Connects with a token and panics unless the server acknowledges.
     pub async fn connected(http_address: &str, access_token: &str) -> Self {
         match Self::connect(http_address, Some(access_token)).await {
@@ -98,6 +107,35 @@ impl Subscriber {
                 Some(Incoming::Json(_)) => continue,
             }
         }
+    }
+
+    /// The close code, if the server closes the socket within `timeout` (whatever else arrives before); `None` when it
+    /// stays open.
+    pub async fn close_code_within(&mut self, timeout: Duration) -> Option<Option<u16>> {
+        let until = tokio::time::Instant::now() + timeout;
+        loop {
+            let left = until.saturating_duration_since(tokio::time::Instant::now());
+            match next_message(&mut self.socket, left).await {
+                None => return None,
+                Some(Incoming::Closed(code)) => return Some(code),
+                Some(Incoming::Json(message)) => {
+                    if message["type"] == "ping" {
+                        send(&mut self.socket, json!({ "type": "pong" })).await;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Sends `query` as operation `id` and returns its first answer (a `next` payload, or an `error` message's as
+    /// `{"errors": ...}`), or `None` when the socket closes or nothing arrives within `timeout`.
+    pub async fn operation(&mut self, id: &str, query: &str, variables: Value, timeout: Duration) -> Option<Value> {
+        send(
+            &mut self.socket,
+            json!({ "id": id, "type": "subscribe", "payload": { "query": query, "variables": variables } }),
+        )
+        .await;
+        self.next(timeout).await
     }
 
     /// Every payload that arrives until `quiet` passes without one.
