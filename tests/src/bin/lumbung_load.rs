@@ -269,6 +269,45 @@ async fn empty_request_rate(app: &TestApp, clients: usize, seconds: u64) -> f64 
     answered as f64 / started.elapsed().as_secs_f64()
 }
 
+/// Authenticated reads beside the empty request: `clients` clients, each with its own supplier's session, sending
+/// `query` as fast as the server answers; a read counts only when its body has data at `answered` and no error.
+async fn authenticated_read_rate(
+    app: &TestApp,
+    suppliers: &[Login],
+    query: &Value,
+    answered: &'static str,
+    clients: usize,
+    seconds: u64,
+) -> f64 {
+    let started = Instant::now();
+    let until = started + Duration::from_secs(seconds);
+    let mut tasks = Vec::new();
+    for supplier in suppliers.iter().take(clients).cloned() {
+        let client = app.client.clone();
+        let url = app.url("/graphql");
+        let request = query.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut count = 0_usize;
+            while Instant::now() < until {
+                let response = client.post(&url).bearer_auth(&supplier.access_token).json(&request).send().await;
+                if let Ok(response) = response
+                    && let Ok(body) = response.json::<Value>().await
+                    && body["errors"].is_null()
+                    && !body["data"][answered].is_null()
+                {
+                    count += 1;
+                }
+            }
+            count
+        }));
+    }
+    let mut total = 0;
+    for task in tasks {
+        total += task.await.unwrap_or(0);
+    }
+    total as f64 / started.elapsed().as_secs_f64()
+}
+
 /// The raw database's rate for a durable single-row insert transaction.
 fn raw_insert_rate(database_url: &str, clients: usize, seconds: u64) -> anyhow::Result<f64> {
     if let Some(path) = database_url.strip_prefix("sqlite://").map(|rest| rest.split('?').next().unwrap_or(rest)) {
@@ -817,6 +856,24 @@ async fn main() -> anyhow::Result<()> {
             empty / raw
         );
     }
+    // Authenticated reads against the empty request, same clients and sessions: what authenticating costs.
+    println!("## Authenticated reads on {backend} beside the empty request ({} s per run)\n", args.seconds);
+    println!("| clients | empty requests/s | `me` reads/s | `me` ÷ empty | `tender(id)` reads/s | `tender` ÷ empty |");
+    println!("| ---: | ---: | ---: | ---: | ---: | ---: |");
+    let me = json!({ "query": "query { me { role user { id email } } }" });
+    let tender = json!({ "query": "query($id: ID!) { tender(id: $id) { id title status deadline } }", "variables": { "id": tender_id } });
+    for clients in &args.clients {
+        let empty = empty_request_rate(&app, *clients, args.seconds).await;
+        let me_rate = authenticated_read_rate(&app, &suppliers, &me, "me", *clients, args.seconds).await;
+        let tender_rate = authenticated_read_rate(&app, &suppliers, &tender, "tender", *clients, args.seconds).await;
+        println!(
+            "| {clients} | {empty:.0} | {me_rate:.0} | {:.2} | {tender_rate:.0} | {:.2} |",
+            me_rate / empty,
+            tender_rate / empty
+        );
+    }
+    println!();
+
     // What the process holds before the bursts is mostly heap the allocator kept from preparing them (an Argon2
     // hash of 19 MiB per supplier registered and logged in); the growth is what the bursts themselves need.
     let peak = peak_rss_mib();
