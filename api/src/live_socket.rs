@@ -145,7 +145,7 @@ async fn current_actor(services: &Services, token: &VerifiedToken) -> Result<dom
         return Err(SessionEnd::SignedOut);
     }
     match services.identity.session_state(token).await {
-        Ok(SessionState::Active(actor)) => Ok(actor),
+        Ok(SessionState::Active(open)) => Ok(open.actor.clone()),
         Ok(SessionState::Ended(end)) => Err(end),
         // The database did not answer on a cache miss: nothing is delivered until it does.
         Err(error) => {

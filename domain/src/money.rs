@@ -76,6 +76,32 @@ pub fn parse_rupiah(text: &str) -> Option<Decimal> {
     normalised.parse().ok()
 }
 
+/// A number as Indonesians write it: dots group thousands, a comma starts the decimals (`16.038.000`, `1.637,5`).
+pub fn indonesian_number(value: Decimal) -> String {
+    let value = value.normalize();
+    let negative = value.is_sign_negative() && !value.is_zero();
+    let text = value.abs().to_string();
+    let (whole, fraction) = text.split_once('.').unwrap_or((text.as_str(), ""));
+    let mut grouped = String::with_capacity(whole.len() + whole.len() / 3);
+    for (index, digit) in whole.chars().enumerate() {
+        if index > 0 && (whole.len() - index) % 3 == 0 {
+            grouped.push('.');
+        }
+        grouped.push(digit);
+    }
+    let sign = if negative { "-" } else { "" };
+    if fraction.is_empty() { format!("{sign}{grouped}") } else { format!("{sign}{grouped},{fraction}") }
+}
+
+/// A rupiah amount as people write it: `Rp1.620`, `Rp16.038.000`, `Rp1.637,5`.
+pub fn format_rupiah(value: Decimal) -> String {
+    let text = indonesian_number(value);
+    match text.strip_prefix('-') {
+        Some(positive) => format!("-Rp{positive}"),
+        None => format!("Rp{text}"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -92,6 +118,24 @@ mod tests {
 
     use super::*;
     use rust_decimal::dec;
+
+    #[test]
+    fn rupiah_are_written_as_people_write_them() {
+        assert_eq!(format_rupiah(dec!(1620)), "Rp1.620");
+        assert_eq!(format_rupiah(dec!(16038000)), "Rp16.038.000");
+        assert_eq!(format_rupiah(dec!(1637.50)), "Rp1.637,5");
+        assert_eq!(format_rupiah(dec!(950)), "Rp950");
+        assert_eq!(format_rupiah(dec!(-2500)), "-Rp2.500");
+        assert_eq!(indonesian_number(dec!(1000000.125)), "1.000.000,125");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn a_written_amount_reads_back_exactly(cents in 0_i64..10_000_000_000_000) {
+            let amount = Decimal::new(cents, 2);
+            proptest::prop_assert_eq!(parse_rupiah(&format_rupiah(amount)), Some(amount.normalize()));
+        }
+    }
 
     #[test]
     fn prices_keep_their_exact_value() {

@@ -102,8 +102,15 @@ impl SessionEnd {
 /// A session as the cache holds it. An ended session never comes back, so the end is cached too.
 #[derive(Debug, Clone)]
 pub enum SessionState {
-    Active(Actor),
+    Active(Arc<ActiveSession>),
     Ended(SessionEnd),
+}
+
+/// Who an open session's caller is: what they may do, and their account as `me` shows it.
+#[derive(Debug)]
+pub struct ActiveSession {
+    pub actor: Actor,
+    pub user: crate::read_models::User,
 }
 
 /// A caller whose access token was checked against its session.
@@ -200,12 +207,12 @@ impl SessionCache {
                 }
                 SessionChange::User(user) => entries
                     .invalidate_entries_if(
-                        move |_, state| matches!(state, SessionState::Active(actor) if actor.user_id == user),
+                        move |_, state| matches!(state, SessionState::Active(open) if open.actor.user_id == user),
                     )
                     .map(drop),
                 SessionChange::Organisation(organisation) => entries
                     .invalidate_entries_if(move |_, state| {
-                        matches!(state, SessionState::Active(actor) if actor.organisation_id == organisation)
+                        matches!(state, SessionState::Active(open) if open.actor.organisation_id == organisation)
                     })
                     .map(drop),
                 SessionChange::All => {
@@ -234,9 +241,11 @@ impl IdentityService {
     pub async fn authenticate(&self, token: &str) -> ServiceResult<Authenticated> {
         let verified = self.access_tokens.verify(token, self.clock.now())?;
         match self.session_state(&verified).await? {
-            SessionState::Active(actor) => {
-                Ok(Authenticated { actor, session_id: verified.session_id, expires_at: verified.expires_at })
-            }
+            SessionState::Active(open) => Ok(Authenticated {
+                actor: open.actor.clone(),
+                session_id: verified.session_id,
+                expires_at: verified.expires_at,
+            }),
             SessionState::Ended(end) => Err(end.error()),
         }
     }
@@ -254,7 +263,9 @@ impl IdentityService {
         };
         Ok(match state {
             // A token names its user and session together; a mismatch is no session of this caller.
-            SessionState::Active(actor) if actor.user_id != token.user_id => SessionState::Ended(SessionEnd::SignedOut),
+            SessionState::Active(open) if open.actor.user_id != token.user_id => {
+                SessionState::Ended(SessionEnd::SignedOut)
+            }
             other => other,
         })
     }
@@ -280,14 +291,24 @@ impl IdentityService {
         if !alive {
             return Ok(SessionState::Ended(SessionEnd::SignedOut));
         }
-        Ok(SessionState::Active(Actor {
+        let actor = Actor {
             user_id: user.id,
             organisation_id: organisation.id,
             organisation_kind: OrganisationKind::parse(&organisation.kind)?,
             organisation_status,
             role: Role::parse(&user.role)?,
             is_organisation_admin: user.is_organisation_admin,
-        }))
+        };
+        Ok(SessionState::Active(Arc::new(ActiveSession { actor, user: user.try_into()? })))
+    }
+
+    /// The account of an open session's caller from this node's cache, when it is there and trusted (`me` reads it
+    /// on every page): `None` sends the caller to the database.
+    pub fn cached_user(&self, session_id: Uuid) -> Option<crate::read_models::User> {
+        match self.sessions.get(session_id)? {
+            SessionState::Active(open) => Some(open.user.clone()),
+            SessionState::Ended(_) => None,
+        }
     }
 
     /// Records in `txn` that sessions changed; every node applies it once `txn` commits.

@@ -87,6 +87,11 @@ pub struct Me {
 impl Me {
     async fn user(&self, ctx: &Context<'_>) -> async_graphql::Result<User> {
         let services = ctx.data::<Services>()?;
+        // The session cache holds the caller's account (changes to it end or refresh the entry).
+        let cached = ctx.data_opt::<super::guard::CallerSession>().and_then(|s| services.identity.cached_user(s.0));
+        if let Some(user) = cached.filter(|user| user.id == self.actor.user_id) {
+            return Ok(User(user));
+        }
         let user = services.identity.user(&self.actor, self.actor.user_id).await.api()?;
         user.map(User).ok_or_else(|| "the account no longer exists".into())
     }

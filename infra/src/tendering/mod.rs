@@ -88,6 +88,8 @@ pub struct TenderingService {
     events: EventBus,
     bids: BidWriter,
     min_bidding_period: rules::MinimumBiddingPeriod,
+    /// (tender, supplier) pairs this node has recorded as viewed, so that reading a tender again costs no statement.
+    recorded_views: moka::sync::Cache<(Uuid, Uuid), ()>,
 }
 
 impl TenderingService {
@@ -99,7 +101,8 @@ impl TenderingService {
         min_bidding_period: rules::MinimumBiddingPeriod,
     ) -> Self {
         let bids = BidWriter::new(db.clone(), clock.clone(), events.clone());
-        Self { db, clock, order_prefix, events, bids, min_bidding_period }
+        let recorded_views = moka::sync::Cache::builder().max_capacity(100_000).build();
+        Self { db, clock, order_prefix, events, bids, min_bidding_period, recorded_views }
     }
 
     async fn tender_for_update(connection: &impl ConnectionTrait, tender_id: Uuid) -> ServiceResult<tender::Model> {

@@ -57,8 +57,13 @@ impl TenderingService {
         {
             return Ok(());
         }
-        let seen = tender_view::Entity::find_by_id((row.id, actor.organisation_id)).one(&self.db).await?;
+        let key = (row.id, actor.organisation_id);
+        if self.recorded_views.contains_key(&key) {
+            return Ok(());
+        }
+        let seen = tender_view::Entity::find_by_id(key).one(&self.db).await?;
         if seen.is_some() {
+            self.recorded_views.insert(key, ());
             return Ok(());
         }
         let txn = begin_write(&self.db).await?;
@@ -78,6 +83,7 @@ impl TenderingService {
         .exec_without_returning(&txn)
         .await?;
         txn.commit().await?;
+        self.recorded_views.insert(key, ());
         Ok(())
     }
 
