@@ -55,6 +55,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics_text))
+        .merge(crate::console::routes(&state).layer(tower_http::compression::CompressionLayer::new()))
         .layer(DefaultBodyLimit::max(state.settings.max_body_bytes))
         .layer(RequestBodyTimeoutLayer::new(std::time::Duration::from_secs(state.settings.body_timeout_seconds.max(1))))
         .layer(middleware::from_fn_with_state(state.settings.max_body_bytes, refuse_declared_oversize))

@@ -5,6 +5,7 @@ mod auth;
 mod authorisation;
 mod awards;
 mod catalogue;
+mod console;
 mod conventions;
 mod costs;
 mod guards;
