@@ -98,9 +98,10 @@ async fn serve(settings: Settings, bind: &str, seed_demo: bool) -> anyhow::Resul
              (create the first admin with `lumbung create-admin`)"
         );
     }
+    let demo_settings = settings.clone();
     let application = Application::build(settings, bind, Arc::new(SystemClock)).await?;
     if seed_demo {
-        match demo::seed(application.services()).await {
+        match demo::seed(application.services(), &demo_settings).await {
             Ok(logins) => print_demo_logins(&logins),
             Err(infra::ServiceError::Conflict(message)) => {
                 println!("demo data not seeded: {message}")
@@ -120,7 +121,7 @@ fn print_demo_logins(logins: &[demo::DemoLogin]) {
         println!("  {:<16} {:<42} {}", login.role, login.email, login.organisation);
     }
     println!(
-        "\nA demand pool for subsidised urea in Kedungkandang (season {}) is open for two days, with Cemorokandang's and\nMadyopuro's demand in; Kedungkandang's cooperative can still add its 4,000 kg.\n",
+        "\nA demand pool for subsidised urea in Kedungkandang (season {}) is open for two days, with Cemorokandang's and\nMadyopuro's demand in; Kedungkandang's cooperative can still add its 4,000 kg. An NPK tender awarded three weeks\nago was delivered (Madyopuro refused a torn sack; Tani Makmur answered); Bulog won medium rice this morning (one\norder to dispatch, one to accept); an organic-fertiliser tender is open for two more days with Tani Makmur's bid in.\nThe console is at / on this server.\n",
         demo::SEASON
     );
 }

@@ -7,7 +7,9 @@ use domain::{
     commodity::{AreaScope, Category, PriceKind, Unit},
     organisation::OrganisationKind,
 };
+use domain::{bid::ProposedOffer, clock::Clock};
 use rust_decimal::Decimal;
+use uuid::Uuid;
 
 use crate::{
     ServiceError,
@@ -216,7 +218,7 @@ fn simple_organisation(kind: OrganisationKind, name: &str, email: &str, person: 
 }
 
 /// Seeds the demo into an empty database and returns the logins; refuses a database that already has data.
-pub async fn seed(services: &Services) -> ServiceResult<Vec<DemoLogin>> {
+pub async fn seed(services: &Services, settings: &crate::config::Settings) -> ServiceResult<Vec<DemoLogin>> {
     if !services.identity.is_empty().await? {
         return Err(ServiceError::Conflict(
             "the database already has data; demo data goes only into an empty one".into(),
@@ -260,11 +262,13 @@ pub async fn seed(services: &Services) -> ServiceResult<Vec<DemoLogin>> {
         add(&name, "COOP_STAFF", &email);
     }
 
+    let mut suppliers: Vec<(String, Actor)> = Vec::new();
     for (name, email, state_owned, categories) in SUPPLIERS {
         let mut input = simple_organisation(OrganisationKind::Supplier, name, email, &format!("Sales {name}"));
         input.is_state_owned = state_owned;
         input.categories = categories.to_vec();
-        identity.create_verified_unattended(input).await?;
+        let registered = identity.create_verified_unattended(input).await?;
+        suppliers.push((email.to_string(), actor(&registered)));
         add(name, "SUPPLIER_SALES", email);
     }
 
@@ -296,7 +300,316 @@ pub async fn seed(services: &Services) -> ServiceResult<Vec<DemoLogin>> {
     }
     open_urea_pool(services, &agency_actor, &cooperatives).await?;
     survey_markets(services, &agency_actor).await?;
+    let people = People { agency: agency_actor, cooperatives, suppliers };
+    living_season(services, settings, &people).await?;
     Ok(logins)
+}
+
+/// The demo's actors by name.
+struct People {
+    agency: Actor,
+    cooperatives: Vec<(String, Actor)>,
+    /// By e-mail address.
+    suppliers: Vec<(String, Actor)>,
+}
+
+impl People {
+    fn cooperative(&self, place: &str) -> ServiceResult<&Actor> {
+        self.cooperatives
+            .iter()
+            .find(|(name, _)| name == place)
+            .map(|(_, actor)| actor)
+            .ok_or_else(|| ServiceError::internal(format!("demo cooperative {place} missing")))
+    }
+
+    fn supplier(&self, email: &str) -> ServiceResult<&Actor> {
+        self.suppliers
+            .iter()
+            .find(|(address, _)| address == email)
+            .map(|(_, actor)| actor)
+            .ok_or_else(|| ServiceError::internal(format!("demo supplier {email} missing")))
+    }
+}
+
+/// What a newcomer needs to see every screen at work, dated relative to today so that the demo never goes stale: an
+/// NPK tender awarded three weeks ago whose orders were delivered (one with a rejection and the supplier's answer), a
+/// rice tender awarded yesterday whose orders wait to be accepted and dispatched, and an organic-fertiliser tender open
+/// for bids now (its deadline two days ahead, one bid in). The past is played through the same use cases on a clock
+/// of its own, so every record, price observation and audit entry is what the season would have left.
+async fn living_season(services: &Services, settings: &crate::config::Settings, people: &People) -> ServiceResult<()> {
+    let now = services.clock.now();
+    let clock = crate::clock::ManualClock::starting_at(now - chrono::Duration::days(24));
+    let past = Services::new(services.db.clone(), std::sync::Arc::new(clock.clone()), settings)
+        .map_err(|error| ServiceError::internal(format!("demo history: {error}")))?;
+    let agency = &people.agency;
+    let tani_makmur = people.supplier("sales@tanimakmur.demo")?;
+    let pupuk_indonesia = people.supplier("penjualan@pupuk-indonesia.demo")?;
+    let sri_rejeki = people.supplier("sales@srirejeki.demo")?;
+    let bulog = people.supplier("penjualan@bulog.demo")?;
+    let sumber_pangan = people.supplier("sales@sumberpangan.demo")?;
+    let offer = |price: i64, quantity: i64, lead: i32| ProposedOffer {
+        unit_price: Decimal::from(price),
+        quantity: Decimal::from(quantity),
+        lead_time_days: lead,
+        validity_days: 30,
+    };
+
+    // Three weeks ago: NPK for two Kedungkandang cooperatives, awarded and delivered.
+    for (place, quantity) in [("Cemorokandang", 6_000), ("Madyopuro", 4_000)] {
+        past.pooling
+            .record_allocation(
+                agency,
+                people.cooperative(place)?.organisation_id,
+                "NPK-SUB",
+                SEASON,
+                Decimal::from(quantity),
+            )
+            .await?;
+    }
+    let npk = pool_with_demand(
+        &past,
+        people,
+        "NPK-SUB",
+        vec!["Kedungkandang".into()],
+        Some(SEASON),
+        &[("Cemorokandang", 5_000), ("Madyopuro", 3_000)],
+    )
+    .await?;
+    clock.advance(chrono::Duration::days(2) + chrono::Duration::hours(1));
+    let (tender, lot) = published_tender(&past, agency, npk, chrono::Duration::days(3)).await?;
+    for (supplier, bid) in [
+        (tani_makmur, offer(1_790, 8_000, 5)),
+        (pupuk_indonesia, offer(1_810, 8_000, 3)),
+        (sri_rejeki, offer(1_835, 8_000, 7)),
+    ] {
+        past.tendering.submit_bid(supplier, lot, bid, None).await?;
+    }
+    clock.advance(chrono::Duration::days(3) + chrono::Duration::minutes(5));
+    past.tendering.close(tender).await?;
+    past.tendering.confirm_award(agency, tender).await?;
+    let orders = orders_of(&past, tani_makmur).await?;
+    clock.advance(chrono::Duration::hours(3));
+    for order in &orders {
+        past.ordering.accept(tani_makmur, order.id).await?;
+    }
+    clock.advance(chrono::Duration::days(2));
+    for order in &orders {
+        let lines = past.ordering.lines(&[order.id]).await?;
+        let today = domain::clock::date_in_wib(clock.now());
+        past.ordering
+            .dispatch(
+                tani_makmur,
+                order.id,
+                crate::ordering::DispatchInput {
+                    lines: lines.iter().map(|line| (line.id, line.quantity)).collect(),
+                    dispatched_on: today,
+                    vehicle: "N 8123 KA".into(),
+                    driver: "Pak Slamet".into(),
+                    expected_arrival: today + chrono::Duration::days(1),
+                },
+            )
+            .await?;
+    }
+    clock.advance(chrono::Duration::days(1));
+    let mut answered = false;
+    for order in &orders {
+        let cooperative = people
+            .cooperatives
+            .iter()
+            .find(|(_, actor)| actor.organisation_id == order.cooperative_id)
+            .map(|(_, actor)| actor)
+            .ok_or_else(|| ServiceError::internal("demo order without its cooperative"))?;
+        let lines = past.ordering.lines(&[order.id]).await?;
+        // Madyopuro finds a torn sack on the truck and refuses it.
+        let torn = if order.cooperative_id == people.cooperative("Madyopuro")?.organisation_id { 50 } else { 0 };
+        let confirmation = past
+            .ordering
+            .confirm_delivery(
+                cooperative,
+                order.id,
+                crate::ordering::ConfirmationInput {
+                    dispatch_id: None,
+                    received_at: clock.now(),
+                    receiver_name: "Pengurus gerai".into(),
+                    note: None,
+                    lines: lines
+                        .iter()
+                        .map(|line| crate::ordering::ReceiptLineInput {
+                            order_line_id: line.id,
+                            received: line.quantity,
+                            accepted: line.quantity - Decimal::from(torn),
+                            rejected: Decimal::from(torn),
+                            reason: (torn > 0).then_some(domain::purchase_order::RejectionReason::Damaged),
+                            reason_text: (torn > 0).then(|| "satu karung sobek".to_owned()),
+                        })
+                        .collect(),
+                    idempotency_key: None,
+                },
+            )
+            .await?;
+        if torn > 0 && !answered {
+            clock.advance(chrono::Duration::hours(4));
+            past.ordering
+                .respond_to_discrepancy(
+                    tani_makmur,
+                    confirmation.id,
+                    "Maaf, karung rusak saat bongkar; 50 kg tidak ditagihkan.",
+                )
+                .await?;
+            answered = true;
+        } else {
+            past.ordering.close(cooperative, order.id).await?;
+        }
+    }
+
+    // Six days ago: medium rice for two cooperatives elsewhere in the city, and organic fertiliser in Kedungkandang.
+    clock.set(now - chrono::Duration::days(6));
+    let rice =
+        pool_with_demand(&past, people, "BERAS-MEDIUM", vec![], None, &[("Dinoyo", 1_200), ("Bandulan", 800)]).await?;
+    for (place, quantity) in [("Kedungkandang", 3_000), ("Bumiayu", 2_000)] {
+        past.pooling
+            .record_allocation(
+                agency,
+                people.cooperative(place)?.organisation_id,
+                "ORGANIK-SUB",
+                SEASON,
+                Decimal::from(quantity),
+            )
+            .await?;
+    }
+    let organic_cutoff = chrono::Duration::days(5) - chrono::Duration::hours(1);
+    let organic = pool_with_demand_until(
+        &past,
+        people,
+        "ORGANIK-SUB",
+        vec!["Kedungkandang".into()],
+        Some(SEASON),
+        &[("Kedungkandang", 2_500), ("Bumiayu", 1_500)],
+        organic_cutoff,
+    )
+    .await?;
+    clock.advance(chrono::Duration::days(2) + chrono::Duration::hours(1));
+    let (rice_tender, rice_lot) = published_tender(&past, agency, rice, chrono::Duration::days(3)).await?;
+    clock.advance(chrono::Duration::hours(1));
+    past.tendering.submit_bid(bulog, rice_lot, offer(12_950, 2_000, 2), None).await?;
+    past.tendering.submit_bid(sumber_pangan, rice_lot, offer(13_200, 2_000, 1), None).await?;
+    // A day ago: the organic tender opens for three days, with one bid in.
+    clock.set(now - chrono::Duration::days(1));
+    let (_, organic_lot) = published_tender(&past, agency, organic, chrono::Duration::days(3)).await?;
+    clock.advance(chrono::Duration::hours(2));
+    past.tendering.submit_bid(tani_makmur, organic_lot, offer(620, 4_000, 4), None).await?;
+    // The rice tender's deadline passed this morning: awarded, one order accepted (to dispatch), one still to accept.
+    clock.set(now - chrono::Duration::hours(3));
+    past.tendering.close(rice_tender).await?;
+    past.tendering.confirm_award(agency, rice_tender).await?;
+    clock.advance(chrono::Duration::hours(1));
+    let dinoyo = people.cooperative("Dinoyo")?.organisation_id;
+    for order in orders_of(&past, bulog).await? {
+        if order.cooperative_id == dinoyo {
+            past.ordering.accept(bulog, order.id).await?;
+        }
+    }
+    Ok(())
+}
+
+/// A pool of `commodity` opened now (cut-off in two days) with the cooperatives' demand in.
+async fn pool_with_demand(
+    services: &Services,
+    people: &People,
+    commodity: &str,
+    kecamatans: Vec<String>,
+    season: Option<&str>,
+    demand: &[(&str, i64)],
+) -> ServiceResult<Uuid> {
+    pool_with_demand_until(services, people, commodity, kecamatans, season, demand, chrono::Duration::days(2)).await
+}
+
+async fn pool_with_demand_until(
+    services: &Services,
+    people: &People,
+    commodity: &str,
+    kecamatans: Vec<String>,
+    season: Option<&str>,
+    demand: &[(&str, i64)],
+    cutoff_after: chrono::Duration,
+) -> ServiceResult<Uuid> {
+    let now = services.clock.now();
+    let today = domain::clock::date_in_wib(now);
+    let pool = services
+        .pooling
+        .open_pool(
+            &people.agency,
+            PoolInput {
+                commodity_code: commodity.into(),
+                province: Some(PROVINCE.into()),
+                city: CITY.into(),
+                kecamatans,
+                season: season.map(Into::into),
+                delivery_first_day: today + chrono::Duration::days(8),
+                delivery_last_day: today + chrono::Duration::days(20),
+                cutoff: now + cutoff_after,
+            },
+        )
+        .await?;
+    for (place, quantity) in demand {
+        let coop = people.cooperative(place)?;
+        let points = services.identity.delivery_points_of(&[coop.organisation_id]).await?;
+        let point = points.first().ok_or_else(|| ServiceError::internal("demo cooperative without delivery point"))?;
+        services
+            .pooling
+            .add_line(
+                coop,
+                DemandLineInput {
+                    pool_id: pool.id,
+                    delivery_point_id: point.id,
+                    quantity: Decimal::from(*quantity),
+                    wanted_date: today + chrono::Duration::days(10),
+                    idempotency_key: None,
+                },
+            )
+            .await?;
+    }
+    Ok(pool.id)
+}
+
+/// A tender of a frozen pool, ceiling at the HET, published with bidding open from now for `bidding`.
+async fn published_tender(
+    services: &Services,
+    agency: &Actor,
+    pool_id: Uuid,
+    bidding: chrono::Duration,
+) -> ServiceResult<(Uuid, Uuid)> {
+    let now = services.clock.now();
+    let tender = services
+        .tendering
+        .create(
+            agency,
+            crate::tendering::TenderInput {
+                pool_id,
+                title: None,
+                max_unit_price: None,
+                reference_margin_percent: None,
+                criterion: domain::tender::AwardCriterion::LowestPrice,
+                partial_bids_allowed: false,
+                min_partial_quantity: None,
+                min_responsive_bids: 1,
+                acceptance_days: 2,
+                bidding_start: now,
+                deadline: now + bidding,
+                lot_per_kecamatan: false,
+            },
+        )
+        .await?;
+    services.tendering.publish(agency, tender.id).await?;
+    let lots = services.tendering.lots_of(&[tender.id]).await?;
+    let lot = lots.first().ok_or_else(|| ServiceError::internal("demo tender without a lot"))?;
+    Ok((tender.id, lot.id))
+}
+
+async fn orders_of(services: &Services, supplier: &Actor) -> ServiceResult<Vec<crate::read_models::PurchaseOrder>> {
+    let page =
+        services.ordering.orders(supplier, None, crate::pagination::PageRequest { after: None, limit: 100 }).await?;
+    Ok(page.items)
 }
 
 fn actor(registered: &crate::identity::Registered) -> Actor {

@@ -116,7 +116,7 @@ async fn every_logged_in_user_reads_the_catalogue_but_only_the_agency_changes_it
 #[tokio::test]
 async fn the_demo_logins_work_and_the_catalogue_has_todays_ceilings() {
     let app = spawn_app().await;
-    let logins = demo::seed(&app.services).await.unwrap();
+    let logins = demo::seed(&app.services, &app.settings).await.unwrap();
     assert_eq!(logins.iter().filter(|l| l.role == "COOP_STAFF").count(), 8);
     assert!(logins.iter().filter(|l| l.role == "SUPPLIER_SALES").count() >= 4);
     for login in &logins {
@@ -169,9 +169,17 @@ async fn the_demo_logins_work_and_the_catalogue_has_todays_ceilings() {
             json!({}),
         )
         .await;
+    let urea = pools.data()["demandPools"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["node"]["commodity"]["code"] == "UREA-SUB")
+        .map(|e| e["node"].clone());
     assert_eq!(
-        pools.data()["demandPools"]["edges"][0]["node"],
-        json!({ "status": "OPEN", "pooledQuantity": "20000", "cooperativeCount": 2, "commodity": { "code": "UREA-SUB" } })
+        urea,
+        Some(
+            json!({ "status": "OPEN", "pooledQuantity": "20000", "cooperativeCount": 2, "commodity": { "code": "UREA-SUB" } })
+        )
     );
     // Two weeks of market surveys: urea stays under its HET; medium rice rises above it in the last days.
     let alerts = |code: &str| {
@@ -193,5 +201,57 @@ async fn the_demo_logins_work_and_the_catalogue_has_todays_ceilings() {
     let rice = alerts("BERAS-MEDIUM").await;
     assert!(rice.iter().any(|a| a["kind"] == "ABOVE_HET"), "{rice:?}");
     // Seeding twice is refused rather than duplicating.
-    assert!(demo::seed(&app.services).await.is_err());
+    assert!(demo::seed(&app.services, &app.settings).await.is_err());
+}
+
+#[tokio::test]
+async fn the_demo_shows_a_living_season_dated_from_the_day_it_is_seeded() {
+    let app = spawn_app().await;
+    demo::seed(&app.services, &app.settings).await.unwrap();
+    let login = |email: &'static str| app.login_ok(email, demo::DEMO_PASSWORD);
+    let agency = login("analis@diskopindag-malang.demo").await;
+    let tenders = app
+        .gql(
+            Some(&agency.access_token),
+            "{ tenders(first: 20) { edges { node { id status deadline bidCount commodity { code } } } } }",
+            json!({}),
+        )
+        .await;
+    let tenders: Vec<serde_json::Value> =
+        tenders.data()["tenders"]["edges"].as_array().unwrap().iter().map(|e| e["node"].clone()).collect();
+    let of = |code: &str| tenders.iter().find(|t| t["commodity"]["code"] == code).cloned().unwrap();
+    assert_eq!(of("NPK-SUB")["status"], "AWARDED");
+    assert_eq!(of("BERAS-MEDIUM")["status"], "AWARDED");
+    // Open now, its deadline two days ahead of the day the demo was seeded, one sealed bid in (a count only).
+    let organic = of("ORGANIK-SUB");
+    assert_eq!(organic["status"], "OPEN");
+    assert_eq!(organic["bidCount"], 1);
+    let deadline: chrono::DateTime<chrono::Utc> = organic["deadline"].as_str().unwrap().parse().unwrap();
+    assert_eq!((deadline - lumbung_tests::start_instant()).num_hours(), 48);
+
+    // The NPK orders were delivered: Madyopuro's with a rejected torn sack and the supplier's answer.
+    let madyopuro = login("madyopuro@kmp.demo").await;
+    let orders = app
+        .gql(
+            Some(&madyopuro.access_token),
+            "{ purchaseOrders { edges { node { status amountDue confirmations { discrepancy supplierResponse lines { rejected } } } } } }",
+            json!({}),
+        )
+        .await;
+    let npk = orders.data()["purchaseOrders"]["edges"][0]["node"].clone();
+    assert_eq!(npk["status"], "PARTIALLY_DELIVERED");
+    assert_eq!(npk["confirmations"][0]["discrepancy"], true);
+    assert_eq!(npk["confirmations"][0]["lines"][0]["rejected"], "50");
+    assert!(npk["confirmations"][0]["supplierResponse"].as_str().is_some_and(|r| !r.is_empty()));
+    // Awarded this morning: one rice order accepted and waiting to be dispatched, one waiting to be accepted.
+    let bulog = login("penjualan@bulog.demo").await;
+    let rice = app.gql(Some(&bulog.access_token), "{ purchaseOrders { edges { node { status } } } }", json!({})).await;
+    let mut statuses: Vec<String> = rice.data()["purchaseOrders"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["node"]["status"].as_str().unwrap().to_owned())
+        .collect();
+    statuses.sort();
+    assert_eq!(statuses, ["ACCEPTED", "ISSUED"]);
 }

@@ -85,8 +85,25 @@ impl Browser {
         self.click(Locator::Css("form[action='/login'] button")).await;
     }
 
+    /// Clicks a link or a form's button and waits for the page it leads to (every click in these tests navigates).
     async fn click(&self, locator: Locator<'_>) {
+        self.client.execute("window.lumbungBeforeClick = true; return null;", vec![]).await.unwrap();
         self.client.find(locator).await.unwrap().click().await.unwrap();
+        let started = Instant::now();
+        loop {
+            let loaded = self
+                .client
+                .execute(
+                    "return window.lumbungBeforeClick === undefined && document.readyState === 'complete';",
+                    vec![],
+                )
+                .await;
+            if matches!(loaded, Ok(Value::Bool(true))) {
+                break;
+            }
+            assert!(started.elapsed() < Duration::from_secs(15), "the next page did not load");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
         self.every_input_is_labelled().await;
     }
 
@@ -227,7 +244,14 @@ async fn a_season_through_the_console_clerk_on_a_phone_and_sales_officer_at_a_de
     let countdown = officer.client.find(Locator::Css(".countdown")).await.unwrap().text().await.unwrap();
     assert!(countdown.starts_with("1 hari ") && countdown.ends_with(" lagi"), "{countdown}");
     officer.click(Locator::Css(&format!("a[href='/tenders/{tender_id}']"))).await;
-    officer.fill(&format!("price-{}", created["createTender"]["lots"][0]["id"].as_str().unwrap()), "1.650").await;
+    let price_field = format!("price-{}", created["createTender"]["lots"][0]["id"].as_str().unwrap());
+    // A price that is not a number is refused beside the form, which keeps what was typed.
+    officer.fill(&price_field, "seribu").await;
+    officer.click(Locator::Css("button[value='submit']")).await;
+    let kept = officer.client.find(Locator::Id(&price_field)).await.unwrap().prop("value").await.unwrap();
+    assert_eq!(kept.as_deref(), Some("seribu"));
+    assert!(officer.client.find(Locator::Css(".field-error")).await.is_ok());
+    officer.fill(&price_field, "1.650").await;
     officer.click(Locator::Css("button[value='submit']")).await;
     let receipt = officer.client.find(Locator::Id("commitment-hash")).await.unwrap().text().await.unwrap();
     assert_eq!(receipt.len(), 64, "a SHA-256 commitment: {receipt}");
@@ -283,6 +307,12 @@ async fn a_season_through_the_console_clerk_on_a_phone_and_sales_officer_at_a_de
     assert!(confirmed.contains("Sebagian diterima"), "{confirmed}");
     assert!(confirmed.contains("Rp23.780.000"), "amount due for 14,500 kg at Rp1,640: {confirmed}");
     clerk.screenshot("cooperative-order").await;
+    // What the cooperative owes, and its e-mail choices.
+    clerk.open(&app, "/settings").await;
+    assert!(clerk.text().await.contains("Rp23.780.000"));
+    clerk.click(Locator::Css("form[action='/settings/notifications'] button")).await;
+    assert!(clerk.text().await.contains("Tersimpan."));
+    clerk.screenshot("cooperative-settings").await;
     let orders =
         gql(&app, &coop, "query { purchaseOrders { edges { node { lines { accepted rejected } } } } }", json!({}))
             .await;

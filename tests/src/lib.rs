@@ -116,6 +116,8 @@ pub struct TestApp {
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
     pub database: Arc<TestDatabase>,
+    /// What the server was started with (for starting more of it, e.g. the demo's history).
+    pub settings: Settings,
 }
 
 /// Extra environment for a test server, e.g. `("LUMBUNG_ENV", "production")`.
@@ -146,6 +148,7 @@ pub async fn spawn_on(database: Arc<TestDatabase>, environment: &[(&str, &str)])
         Settings::from_lookup(|name| variables.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.clone()))
             .unwrap_or_else(|e| panic!("test settings: {e}"));
     let clock = ManualClock::starting_at(start_instant());
+    let kept_settings = settings.clone();
     let application = Application::build(settings, "127.0.0.1:0", Arc::new(clock.clone()))
         .await
         .unwrap_or_else(|e| panic!("start the server: {e:?}"));
@@ -167,6 +170,7 @@ pub async fn spawn_on(database: Arc<TestDatabase>, environment: &[(&str, &str)])
         shutdown: Some(shutdown),
         task: Some(task),
         database,
+        settings: kept_settings,
     }
 }
 

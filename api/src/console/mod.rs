@@ -60,6 +60,8 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/logout", post(pages::logout))
         .route("/language", post(pages::set_language))
         .route("/invitation", get(pages::invitation_page).post(pages::accept_invitation))
+        .route("/settings", get(pages::settings))
+        .route("/settings/notifications", post(pages::set_preference))
         .route("/orders", get(pages::orders))
         .route("/orders/{id}", get(pages::order))
         .route("/orders/{id}/confirm", post(cooperative::confirm_delivery))

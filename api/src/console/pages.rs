@@ -664,3 +664,115 @@ pub async fn order(
 ) -> Response {
     order_page(&page, &state, &id, None, None).await
 }
+
+/// One kind of e-mail and whether the caller receives it.
+pub struct PreferenceView {
+    pub kind: String,
+    pub label: String,
+    pub enabled: bool,
+    pub optional: bool,
+}
+
+pub struct DueView {
+    pub party: String,
+    pub ordered: String,
+    pub due: String,
+}
+
+#[derive(Template)]
+#[template(path = "settings.html")]
+struct SettingsPage {
+    l: Layout,
+    preferences: Vec<PreferenceView>,
+    dues: Vec<DueView>,
+    cooperative_view: bool,
+}
+
+const SETTINGS: &str = "query { notificationPreferences { kind enabled optional } amountsDue { cooperativeId supplierId orderedTotal amountDue }
+    purchaseOrders(first: 100) { edges { node { supplierId supplierName cooperativeId cooperativeName } } } }";
+
+fn notification_label(kind: &str, language: Language) -> String {
+    let english = language == Language::English;
+    let label = match (kind, english) {
+        ("TENDER_PUBLISHED", false) => "Tender baru dibuka",
+        ("TENDER_PUBLISHED", true) => "A new tender opens",
+        ("TENDER_CLOSING_SOON", false) => "Pengingat batas penawaran",
+        ("TENDER_CLOSING_SOON", true) => "Bid deadline reminder",
+        ("PRICE_ALERT", false) => "Peringatan harga",
+        ("PRICE_ALERT", true) => "Price alerts",
+        _ => "",
+    };
+    if label.is_empty() { kind.replace('_', " ").to_lowercase() } else { label.to_owned() }
+}
+
+pub async fn settings_page(page: &Page, state: &AppState, notice: Option<String>) -> Response {
+    let Caller::Actor(actor) = &page.caller else {
+        return to_login();
+    };
+    let cooperative_view = actor.organisation_kind == domain::organisation::OrganisationKind::Cooperative;
+    let data = page.graphql(state, SETTINGS, json!({})).await.unwrap_or(Value::Null);
+    let preferences = data["notificationPreferences"]
+        .as_array()
+        .map(|all| {
+            all.iter()
+                .map(|p| PreferenceView {
+                    kind: text(&p["kind"]),
+                    label: notification_label(&text(&p["kind"]), page.language),
+                    enabled: p["enabled"] == true,
+                    optional: p["optional"] == true,
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let orders = edges(&data["purchaseOrders"]);
+    let name_of = |id: &Value, id_key: &str, name_key: &str| {
+        orders.iter().find(|o| &o[id_key] == id).map(|o| text(&o[name_key])).unwrap_or_default()
+    };
+    let dues = data["amountsDue"]
+        .as_array()
+        .map(|all| {
+            all.iter()
+                .map(|d| DueView {
+                    party: if cooperative_view {
+                        name_of(&d["supplierId"], "supplierId", "supplierName")
+                    } else {
+                        name_of(&d["cooperativeId"], "cooperativeId", "cooperativeName")
+                    },
+                    ordered: rupiah(&d["orderedTotal"]),
+                    due: rupiah(&d["amountDue"]),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let l = Layout::of(page, state).await.with_notice(notice);
+    render(&SettingsPage { l, preferences, dues, cooperative_view })
+}
+
+pub async fn settings(State(state): State<AppState>, Extension(page): Extension<Page>) -> Response {
+    settings_page(&page, &state, None).await
+}
+
+#[derive(Deserialize)]
+pub struct PreferenceForm {
+    kind: String,
+    enabled: String,
+}
+
+pub async fn set_preference(
+    State(state): State<AppState>,
+    Extension(page): Extension<Page>,
+    Form(form): Form<PreferenceForm>,
+) -> Response {
+    let result = page
+        .graphql(
+            &state,
+            "mutation($k: NotificationKind!, $e: Boolean!) { setNotificationPreference(kind: $k, enabled: $e) { kind } }",
+            json!({ "k": form.kind, "e": form.enabled == "true" }),
+        )
+        .await;
+    let notice = match result {
+        Ok(_) => page.t().done.to_owned(),
+        Err(refusal) => explain(&page, &refusal),
+    };
+    settings_page(&page, &state, Some(notice)).await
+}

@@ -90,12 +90,23 @@ pub async fn home(page: &Page, state: &AppState) -> Response {
     render(&Home { l: Layout::of(page, state).await, tenders, to_act, orders, performance })
 }
 
+/// What the officer typed into a lot's bid form, kept when the bid is refused.
+pub struct Typed {
+    pub lot: String,
+    pub price: String,
+    pub quantity: String,
+    pub lead: String,
+    pub validity: String,
+}
+
 pub struct LotView {
+    /// What the lot's bid form shows: what was typed (when refused), else the standing bid, else defaults.
+    pub form: (String, String, String, String),
+    pub refused_here: bool,
     pub id: String,
     pub number: String,
     pub kecamatan: String,
     pub quantity: String,
-    pub quantity_raw: String,
     pub ceiling: String,
     pub outcome: String,
     pub destinations: Vec<String>,
@@ -162,6 +173,7 @@ async fn tender_page(
     id: &str,
     receipt: Option<Receipt>,
     error: Option<String>,
+    typed: Option<Typed>,
 ) -> Response {
     if !page.is_logged_in() {
         return to_login();
@@ -226,12 +238,26 @@ async fn tender_page(
                 })
             }
         };
+        let lot_id = text(&lot["id"]);
+        let form = match (&typed, &my_bid) {
+            (Some(typed), _) if typed.lot == lot_id => {
+                (typed.price.clone(), typed.quantity.clone(), typed.lead.clone(), typed.validity.clone())
+            }
+            (_, Some(bid)) => (
+                bid.unit_price_raw.clone(),
+                bid.quantity_raw.clone(),
+                bid.lead_time_days.clone(),
+                bid.validity_days.clone(),
+            ),
+            _ => (String::new(), text(&lot["quantity"]), "7".into(), "30".into()),
+        };
         lots.push(LotView {
-            id: text(&lot["id"]),
+            refused_here: typed.as_ref().is_some_and(|t| t.lot == lot_id) && error.is_some(),
+            form,
+            id: lot_id,
             number: text(&lot["number"]),
             kecamatan: text(&lot["kecamatan"]),
             quantity: format!("{} {unit_name}", number(&lot["quantity"])),
-            quantity_raw: text(&lot["quantity"]),
             ceiling: rupiah(&lot["maxUnitPrice"]),
             outcome: text(&lot["outcome"]),
             destinations: lot["destinations"]
@@ -292,7 +318,7 @@ pub async fn tender(
     Extension(page): Extension<Page>,
     Path(id): Path<String>,
 ) -> Response {
-    tender_page(&page, &state, &id, None, None).await
+    tender_page(&page, &state, &id, None, None, None).await
 }
 
 fn fields(body: &Bytes) -> Vec<(String, String)> {
@@ -350,9 +376,18 @@ pub async fn bid(
                 received_at: in_wib(&r["receivedAt"]),
                 commitment_hash: text(&r["commitmentHash"]),
             };
-            tender_page(&page, &state, &tender_id, Some(receipt), None).await
+            tender_page(&page, &state, &tender_id, Some(receipt), None, None).await
         }
-        Err(refusal) => tender_page(&page, &state, &tender_id, None, Some(explain(&page, &refusal))).await,
+        Err(refusal) => {
+            let typed = Typed {
+                lot: field(&form, "form_lot"),
+                price: field(&form, "unit_price"),
+                quantity: field(&form, "quantity"),
+                lead: field(&form, "lead_time_days"),
+                validity: field(&form, "validity_days"),
+            };
+            tender_page(&page, &state, &tender_id, None, Some(explain(&page, &refusal)), Some(typed)).await
+        }
     }
 }
 
