@@ -23,6 +23,7 @@ use axum::{
         State, WebSocketUpgrade,
         ws::{CloseFrame, Message, WebSocket},
     },
+    http::{HeaderMap, header},
     response::{IntoResponse, Response as HttpResponse},
 };
 use futures::{SinkExt, StreamExt, stream::BoxStream};
@@ -55,18 +56,37 @@ enum Handshake {
     Refused(u16, String),
 }
 
-pub async fn graphql_ws(State(state): State<AppState>, upgrade: WebSocketUpgrade) -> HttpResponse {
+pub async fn graphql_ws(State(state): State<AppState>, headers: HeaderMap, upgrade: WebSocketUpgrade) -> HttpResponse {
     // A WebSocket message (and frame) is held to the same limit as an HTTP body; a larger one closes the socket.
     let limit = state.settings.max_body_bytes;
+    let console_token = console_session_token(&headers);
     upgrade
         .max_message_size(limit)
         .max_frame_size(limit)
         .protocols(["graphql-transport-ws"])
-        .on_upgrade(move |socket| serve(socket, state))
+        .on_upgrade(move |socket| serve(socket, state, console_token))
         .into_response()
 }
 
-async fn serve(socket: WebSocket, state: AppState) {
+/// The console's own pages open the socket with the session cookie rather than a token in `connection_init` (their
+/// script cannot read the `HttpOnly` cookie). Only from the same origin: a browser always says where a WebSocket
+/// comes from, so another site's page cannot ride on the cookie.
+fn console_session_token(headers: &HeaderMap) -> Option<String> {
+    let origin = headers.get(header::ORIGIN)?.to_str().ok()?;
+    let host = headers.get(header::HOST)?.to_str().ok()?;
+    let origin_host = origin.split_once("://").map(|(_, rest)| rest)?;
+    if origin_host != host {
+        return None;
+    }
+    let cookies = headers.get(header::COOKIE)?.to_str().ok()?;
+    cookies
+        .split(';')
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == crate::console::ACCESS_COOKIE)
+        .map(|(_, value)| value.to_owned())
+}
+
+async fn serve(socket: WebSocket, state: AppState, console_token: Option<String>) {
     let handshake: Arc<OnceLock<Handshake>> = Arc::default();
     let services = state.services.clone();
     let (mut sink, source) = socket.split();
@@ -81,7 +101,7 @@ async fn serve(socket: WebSocket, state: AppState) {
         SessionExecutor { schema: state.schema.clone(), services: services.clone(), handshake: handshake.clone() };
     let on_init = {
         let (services, handshake) = (services.clone(), handshake.clone());
-        move |payload| connection_data(services, handshake, payload)
+        move |payload| connection_data(services, handshake, payload, console_token)
     };
     let graphql =
         async_graphql::http::WebSocket::new(executor, input, Protocols::GraphQLWS).on_connection_init(on_init);
@@ -159,11 +179,13 @@ async fn connection_data(
     services: Services,
     handshake: Arc<OnceLock<Handshake>>,
     payload: serde_json::Value,
+    console_token: Option<String>,
 ) -> async_graphql::Result<Data> {
     let token = ["authorization", "Authorization"]
         .iter()
         .find_map(|key| payload.get(*key).and_then(serde_json::Value::as_str))
-        .map(|value| value.strip_prefix("Bearer ").unwrap_or(value).trim().to_owned());
+        .map(|value| value.strip_prefix("Bearer ").unwrap_or(value).trim().to_owned())
+        .or(console_token);
     let mut data = Data::default();
     let outcome = match token {
         None => Handshake::Anonymous,

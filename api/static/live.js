@@ -26,3 +26,30 @@
   tick();
   setInterval(tick, 1000);
 })();
+
+// An order page follows its order over the graphql-transport-ws socket (authenticated by the session cookie): the
+// status badge changes when the supplier accepts, dispatches or the order is closed, without reloading a form that is
+// being filled in. Without the script, or without the socket, the page is simply as it was served.
+(function () {
+  var badge = document.querySelector("[data-live-order]");
+  if (!badge || !window.WebSocket) return;
+  var labels = {};
+  try { labels = JSON.parse(badge.getAttribute("data-labels")); } catch (e) { labels = {}; }
+  var scheme = location.protocol === "https:" ? "wss://" : "ws://";
+  var socket = new WebSocket(scheme + location.host + "/graphql/ws", "graphql-transport-ws");
+  socket.onopen = function () { socket.send(JSON.stringify({ type: "connection_init", payload: {} })); };
+  socket.onmessage = function (message) {
+    var data = JSON.parse(message.data);
+    if (data.type === "connection_ack") {
+      socket.send(JSON.stringify({ id: "order", type: "subscribe", payload: {
+        query: "subscription($id: ID!) { orderEvents(orderId: $id) { status } }",
+        variables: { id: badge.getAttribute("data-live-order") } } }));
+    } else if (data.type === "next" && data.payload && data.payload.data) {
+      var status = data.payload.data.orderEvents.status;
+      badge.className = "status " + status;
+      badge.textContent = labels[status] || status;
+    } else if (data.type === "ping") {
+      socket.send(JSON.stringify({ type: "pong" }));
+    }
+  };
+})();

@@ -137,3 +137,48 @@ async fn a_cooperative_page_weighs_under_60_kb_compressed_with_its_style_and_scr
     }
     assert!(total < 60 * 1024, "first load is {total} bytes");
 }
+
+/// The console's script opens the live socket with the session cookie; another site's page cannot: the cookie counts
+/// only when the socket comes from the console's own origin.
+#[tokio::test]
+async fn the_session_cookie_opens_the_live_socket_only_from_the_consoles_own_origin() {
+    use futures::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest, http::HeaderValue};
+    let app = spawn_app().await;
+    let (_, agency) = app.bootstrap().await;
+    let coop = app.verified_cooperative(&agency, "Bumiayu").await;
+    let cookies = logged_in(&app, &coop.email).await;
+    let host = app.address.trim_start_matches("http://").to_owned();
+    let first_answer = |origin: String| {
+        let (host, cookie) = (host.clone(), cookie_header(&cookies));
+        async move {
+            let mut request = format!("ws://{host}/graphql/ws").into_client_request().unwrap();
+            let headers = request.headers_mut();
+            headers.insert("Sec-WebSocket-Protocol", HeaderValue::from_static("graphql-transport-ws"));
+            headers.insert("Origin", HeaderValue::from_str(&origin).unwrap());
+            headers.insert("Cookie", HeaderValue::from_str(&cookie).unwrap());
+            let (mut socket, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+            let send = |value: serde_json::Value| Message::text(value.to_string());
+            socket.send(send(json!({ "type": "connection_init", "payload": {} }))).await.unwrap();
+            let query = "subscription { orderEvents { status } }";
+            socket.send(send(json!({ "id": "1", "type": "subscribe", "payload": { "query": query } }))).await.unwrap();
+            loop {
+                let next = tokio::time::timeout(std::time::Duration::from_millis(800), socket.next()).await;
+                match next {
+                    // Nothing within the wait: an accepted subscription waiting for events.
+                    Err(_) => return None,
+                    Ok(Some(Ok(Message::Text(text)))) => {
+                        let message: serde_json::Value = serde_json::from_str(&text).unwrap();
+                        if message["type"] == "next" || message["type"] == "error" {
+                            return Some(message);
+                        }
+                    }
+                    Ok(_) => return Some(json!({ "closed": true })),
+                }
+            }
+        }
+    };
+    assert_eq!(first_answer(format!("http://{host}")).await, None, "the console's own page is refused");
+    let elsewhere = first_answer("http://evil.example".into()).await.unwrap();
+    assert_eq!(elsewhere["payload"]["errors"][0]["extensions"]["code"], "UNAUTHENTICATED", "{elsewhere}");
+}

@@ -283,11 +283,23 @@ async fn a_season_through_the_console_clerk_on_a_phone_and_sales_officer_at_a_de
     app.clock.advance(chrono::Duration::hours(26));
     wait_until_closed(&app, &agency, &tender_id).await;
     gql(&app, &agency, "mutation($id: ID!) { confirmAward(id: $id) { status } }", json!({ "id": tender_id })).await;
+    // The clerk keeps the new order open: its status follows the order live, without reloading.
+    let orders = gql(&app, &coop, "query { purchaseOrders { edges { node { id } } } }", json!({})).await;
+    let order_id = orders["purchaseOrders"]["edges"][0]["node"]["id"].as_str().unwrap().to_owned();
+    clerk.open(&app, &format!("/orders/{order_id}")).await;
+    let badge = || async { clerk.client.find(Locator::Id("order-status")).await.unwrap().text().await.unwrap() };
+    assert_eq!(badge().await, "Menunggu diterima pemasok");
+    tokio::time::sleep(Duration::from_secs(1)).await;
     officer.client.set_window_size(DESK.0, DESK.1).await.unwrap();
     officer.open(&app, "/").await;
     officer.click(Locator::Css("a.big-action")).await;
     officer.click(Locator::Css("form[action$='/accept'] button")).await;
     assert!(officer.text().await.contains("Diterima pemasok"));
+    let started = Instant::now();
+    while badge().await != "Diterima pemasok" {
+        assert!(started.elapsed() < Duration::from_secs(5), "the clerk's open order did not follow the acceptance");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     officer.fill("vehicle", "N 1234 AB").await;
     officer.fill("driver", "Pak Slamet").await;
     officer.click(Locator::Css("form[action$='/dispatch'] button")).await;

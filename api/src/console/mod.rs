@@ -41,7 +41,7 @@ use crate::{
 
 pub use texts::Texts;
 
-const ACCESS_COOKIE: &str = "lumbung_access";
+pub(crate) const ACCESS_COOKIE: &str = "lumbung_access";
 const REFRESH_COOKIE: &str = "lumbung_refresh";
 const CSRF_COOKIE: &str = "lumbung_csrf";
 const LANGUAGE_COOKIE: &str = "lumbung_lang";

@@ -408,6 +408,8 @@ struct OrderPage {
     number: String,
     status: String,
     status_label: String,
+    /// Every order status with its label, as JSON, for the script that follows the order live.
+    labels: String,
     supplier: String,
     cooperative: String,
     total: String,
@@ -535,6 +537,11 @@ pub async fn order_page(
         number: text(&order["number"]),
         status: text(&order["status"]),
         status_label: status_label(&text(&order["status"]), page.language).to_owned(),
+        labels: serde_json::to_string(&serde_json::Map::from_iter(
+            ["ISSUED", "ACCEPTED", "DECLINED", "PARTIALLY_DELIVERED", "DELIVERED", "CLOSED", "CANCELLED"]
+                .map(|code| (code.to_owned(), Value::String(status_label(code, page.language).to_owned()))),
+        ))
+        .unwrap_or_default(),
         supplier: text(&order["supplierName"]),
         cooperative: text(&order["cooperativeName"]),
         total: rupiah(&order["total"]),
