@@ -1,5 +1,6 @@
 //! The `lumbung` server: HTTP (axum), the GraphQL schema (async-graphql) and start-up.
 
+pub mod connections;
 pub mod console;
 pub mod exports;
 pub mod graphql;

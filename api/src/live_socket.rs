@@ -10,7 +10,10 @@
 
 use std::{
     future::ready,
-    sync::{Arc, OnceLock},
+    sync::{
+        Arc, OnceLock,
+        atomic::{AtomicUsize, Ordering},
+    },
     time::Duration,
 };
 
@@ -97,8 +100,13 @@ async fn serve(socket: WebSocket, state: AppState, console_token: Option<String>
             _ => None,
         })
     });
-    let executor =
-        SessionExecutor { schema: state.schema.clone(), services: services.clone(), handshake: handshake.clone() };
+    let executor = SessionExecutor {
+        schema: state.schema.clone(),
+        services: services.clone(),
+        handshake: handshake.clone(),
+        active: Arc::default(),
+        max_subscriptions: state.settings.ws_max_subscriptions,
+    };
     let on_init = {
         let (services, handshake) = (services.clone(), handshake.clone());
         move |payload| connection_data(services, handshake, payload, console_token)
@@ -223,6 +231,18 @@ struct SessionExecutor {
     schema: LumbungSchema,
     services: Services,
     handshake: Arc<OnceLock<Handshake>>,
+    /// Operations running on this socket now, held to `max_subscriptions` (`LUMBUNG_WS_MAX_SUBSCRIPTIONS`).
+    active: Arc<AtomicUsize>,
+    max_subscriptions: usize,
+}
+
+/// One running operation of a socket; dropping it (the operation completed or was stopped) frees its place.
+struct Running(Arc<AtomicUsize>);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 impl Executor for SessionExecutor {
@@ -233,6 +253,29 @@ impl Executor for SessionExecutor {
     }
 
     fn execute_stream(&self, request: Request, session_data: Option<Arc<Data>>) -> BoxStream<'static, Response> {
+        if self.active.fetch_add(1, Ordering::AcqRel) >= self.max_subscriptions {
+            self.active.fetch_sub(1, Ordering::AcqRel);
+            let mut error = ServerError::new(
+                format!("at most {} operations may run on one socket at once", self.max_subscriptions),
+                None,
+            );
+            let mut extensions = async_graphql::ErrorExtensionValues::default();
+            extensions.set("code", "TOO_MANY_SUBSCRIPTIONS");
+            error.extensions = Some(extensions);
+            return futures::stream::once(ready(Response::from_errors(vec![error]))).boxed();
+        }
+        let running = Running(self.active.clone());
+        self.operation(request, session_data)
+            .map(move |response| {
+                let _ = &running;
+                response
+            })
+            .boxed()
+    }
+}
+
+impl SessionExecutor {
+    fn operation(&self, request: Request, session_data: Option<Arc<Data>>) -> BoxStream<'static, Response> {
         let Some(Handshake::Session(token)) = self.handshake.get().cloned() else {
             return Executor::execute_stream(&self.schema, request, session_data);
         };

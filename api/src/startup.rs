@@ -87,9 +87,11 @@ impl Application {
         if infra::db::backend_name(&services.db) == "postgres" {
             tasks.push(services.events.listen_postgres(settings.database_url.clone()));
         }
-        // With the peer's address, for the limits that are per client (login attempts).
-        let app = router(self.state).into_make_service_with_connect_info::<SocketAddr>();
-        let served = axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await;
+        let limits = crate::connections::ConnectionLimits {
+            header_timeout: Duration::from_secs(settings.header_timeout_seconds.max(1)),
+            max_connections: settings.max_connections,
+        };
+        let served = crate::connections::serve(self.listener, router(self.state), limits, shutdown).await;
         for task in tasks {
             task.abort();
         }

@@ -79,6 +79,12 @@ pub struct Settings {
     /// A WebSocket that has not sent `connection_init` this long after opening is closed with 4408
     /// (`LUMBUNG_WS_INIT_TIMEOUT_SECONDS`).
     pub ws_init_timeout_seconds: u64,
+    /// Subscriptions one WebSocket may hold at once (`LUMBUNG_WS_MAX_SUBSCRIPTIONS`); one more is refused.
+    pub ws_max_subscriptions: usize,
+    /// A request head (and a kept-alive connection's next one) must arrive within this (`LUMBUNG_HEADER_TIMEOUT_SECONDS`).
+    pub header_timeout_seconds: u64,
+    /// HTTP connections served at once (`LUMBUNG_MAX_CONNECTIONS`); more wait in the listen queue.
+    pub max_connections: usize,
 }
 
 /// Where e-mail goes and how hard the outbox worker tries.
@@ -179,6 +185,9 @@ impl Settings {
             login_overall_per_second: number(&value, "LUMBUNG_LOGIN_PER_SECOND", 40)?,
             session_cache_entries: number(&value, "LUMBUNG_SESSION_CACHE_ENTRIES", 100_000)?,
             ws_init_timeout_seconds: number(&value, "LUMBUNG_WS_INIT_TIMEOUT_SECONDS", 10)?,
+            ws_max_subscriptions: number(&value, "LUMBUNG_WS_MAX_SUBSCRIPTIONS", 100)?,
+            header_timeout_seconds: number(&value, "LUMBUNG_HEADER_TIMEOUT_SECONDS", 10)?,
+            max_connections: number(&value, "LUMBUNG_MAX_CONNECTIONS", 10_000)?,
             metrics_token: match value("LUMBUNG_METRICS_TOKEN") {
                 Some(token) if token.len() < 32 => bail!("LUMBUNG_METRICS_TOKEN must be at least 32 characters"),
                 token => token,

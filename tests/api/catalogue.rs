@@ -115,7 +115,8 @@ async fn every_logged_in_user_reads_the_catalogue_but_only_the_agency_changes_it
 
 #[tokio::test]
 async fn the_demo_logins_work_and_the_catalogue_has_todays_ceilings() {
-    let app = spawn_app().await;
+    // The closer stays quiet while the demo plays its past (see the living-season test below).
+    let app = lumbung_tests::spawn_app_with(&[("LUMBUNG_CLOSE_INTERVAL_MS", "3600000")]).await;
     let logins = demo::seed(&app.services, &app.settings).await.unwrap();
     assert_eq!(logins.iter().filter(|l| l.role == "COOP_STAFF").count(), 8);
     assert!(logins.iter().filter(|l| l.role == "SUPPLIER_SALES").count() >= 4);
@@ -206,7 +207,9 @@ async fn the_demo_logins_work_and_the_catalogue_has_todays_ceilings() {
 
 #[tokio::test]
 async fn the_demo_shows_a_living_season_dated_from_the_day_it_is_seeded() {
-    let app = spawn_app().await;
+    // `serve --demo` seeds before the server starts its closer; here the server already runs, so its closer (whose
+    // clock is at the season's end) stays quiet while the demo plays the past.
+    let app = lumbung_tests::spawn_app_with(&[("LUMBUNG_CLOSE_INTERVAL_MS", "3600000")]).await;
     demo::seed(&app.services, &app.settings).await.unwrap();
     let login = |email: &'static str| app.login_ok(email, demo::DEMO_PASSWORD);
     let agency = login("analis@diskopindag-malang.demo").await;

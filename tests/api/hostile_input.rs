@@ -345,3 +345,62 @@ async fn a_body_that_does_not_arrive_in_time_is_refused() {
     assert!(text.contains("REQUEST_TIMEOUT"), "{text}");
     assert!(started.elapsed() >= std::time::Duration::from_millis(900), "not before the timeout");
 }
+
+#[tokio::test]
+async fn a_connection_that_does_not_send_its_request_head_in_time_is_closed() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = lumbung_tests::spawn_app_with(&[("LUMBUNG_HEADER_TIMEOUT_SECONDS", "1")]).await;
+    let address = app.address.trim_start_matches("http://").to_owned();
+    // Half a request head, then nothing (slowloris); and a connection that never says anything.
+    let mut trickling = tokio::net::TcpStream::connect(&address).await.unwrap();
+    trickling.write_all(b"GET /healthz HTTP/1.1\r\nHost: lumbung\r\n").await.unwrap();
+    let mut silent = tokio::net::TcpStream::connect(&address).await.unwrap();
+    for stream in [&mut trickling, &mut silent] {
+        let mut buffer = [0_u8; 256];
+        let read = tokio::time::timeout(std::time::Duration::from_secs(5), stream.read(&mut buffer)).await;
+        // Closed (0 bytes, or a 408 answer then close) well before the client gives up.
+        let read = read.expect("the server kept an idle connection open").unwrap_or(0);
+        let answer = String::from_utf8_lossy(&buffer[..read]).to_string();
+        assert!(read == 0 || answer.starts_with("HTTP/1.1 408"), "{answer}");
+    }
+    // A whole request still gets its answer.
+    app.client.get(app.url("/healthz")).send().await.unwrap().error_for_status().unwrap();
+}
+
+#[tokio::test]
+async fn connections_beyond_the_limit_wait_until_one_frees() {
+    let app = lumbung_tests::spawn_app_with(&[("LUMBUNG_MAX_CONNECTIONS", "2")]).await;
+    let address = app.address.trim_start_matches("http://").to_owned();
+    let fresh = || reqwest::Client::builder().pool_max_idle_per_host(0).build().unwrap();
+    let health = app.url("/healthz");
+    let holders = [
+        tokio::net::TcpStream::connect(&address).await.unwrap(),
+        tokio::net::TcpStream::connect(&address).await.unwrap(),
+    ];
+    // Both slots are taken by connections that send nothing: a third waits instead of being served.
+    let waited = fresh().get(&health).timeout(std::time::Duration::from_millis(700)).send().await;
+    assert!(waited.is_err(), "a connection beyond the limit was served");
+    drop(holders);
+    let served = fresh().get(&health).timeout(std::time::Duration::from_secs(5)).send().await.unwrap();
+    assert!(served.status().is_success());
+}
+
+#[tokio::test]
+async fn a_socket_holds_a_bounded_number_of_subscriptions() {
+    let app = lumbung_tests::spawn_app_with(&[("LUMBUNG_WS_MAX_SUBSCRIPTIONS", "2")]).await;
+    let (_, agency) = app.bootstrap().await;
+    let mut socket = lumbung_tests::subscriber::Subscriber::connected(&app.address, &agency.access_token).await;
+    let events = "subscription { orderEvents { status } }";
+    let wait = std::time::Duration::from_millis(400);
+    assert_eq!(socket.operation("1", events, json!({}), wait).await, None);
+    assert_eq!(socket.operation("2", events, json!({}), wait).await, None);
+    let refused = socket.operation("3", events, json!({}), wait).await.unwrap();
+    assert_eq!(refused["errors"][0]["extensions"]["code"], "TOO_MANY_SUBSCRIPTIONS", "{refused}");
+    // Completing one frees its place.
+    assert!(socket.send_text(json!({ "id": "1", "type": "complete" }).to_string()).await);
+    // Read past the two completions (of 3 and of 1) until the socket is quiet.
+    for _ in 0..3 {
+        let _ = socket.next(wait).await;
+    }
+    assert_eq!(socket.operation("4", events, json!({}), wait).await, None, "a freed place was not given back");
+}
