@@ -310,10 +310,22 @@ async fn a_season_through_the_console_clerk_on_a_phone_and_sales_officer_at_a_de
     clerk.click(Locator::Css("a.big-action")).await;
     clerk.screenshot("cooperative-confirm-delivery").await;
     clerk.fill("received-1", "15000").await;
-    clerk.fill("rejected-1", "500").await;
+    // A typing slip is refused, and the form keeps everything that was typed.
+    clerk.fill("rejected-1", "lima ratus").await;
     clerk.client.find(Locator::Id("reason-1")).await.unwrap().select_by_value("DAMAGED").await.unwrap();
     clerk.fill("rnote-1", "karung sobek").await;
     clerk.fill("receiver", "Bu Sri").await;
+    clerk.click(Locator::Css("form[action$='/confirm'] button")).await;
+    assert!(clerk.client.find(Locator::Css(".form-error")).await.is_ok());
+    let form = &clerk.client;
+    let value = |id: &'static str| async move {
+        form.find(Locator::Id(id)).await.unwrap().prop("value").await.unwrap().unwrap_or_default()
+    };
+    assert_eq!(
+        [value("received-1").await, value("rejected-1").await, value("reason-1").await, value("receiver").await],
+        ["15000", "lima ratus", "DAMAGED", "Bu Sri"]
+    );
+    clerk.fill("rejected-1", "500").await;
     clerk.click(Locator::Css("form[action$='/confirm'] button")).await;
     let confirmed = clerk.text().await;
     assert!(confirmed.contains("Sebagian diterima"), "{confirmed}");

@@ -15,7 +15,10 @@ use serde_json::{Value, json};
 
 use super::{
     Page,
-    pages::{Layout, OrderRow, edges, explain, left, not_found, number, order_page, order_rows, render, text, unit},
+    pages::{
+        Layout, OrderRow, edges, explain, left, not_found, number, order_page, order_page_typed, order_rows, render,
+        text, unit,
+    },
     to_login,
 };
 use crate::state::AppState;
@@ -297,6 +300,14 @@ pub async fn confirm_delivery(
     let form = fields(&body);
     let (lines, received, rejected) = (every(&form, "line"), every(&form, "received"), every(&form, "rejected"));
     let (reasons, notes) = (every(&form, "reason"), every(&form, "rejection_note"));
+    let typed = super::pages::ReceiptTyped {
+        received: received.clone(),
+        rejected: rejected.clone(),
+        reasons: reasons.clone(),
+        notes: notes.clone(),
+        receiver: field(&form, "receiver"),
+        note: field(&form, "note"),
+    };
     let decimal = |text: &str| text.replace(',', ".").parse::<Decimal>().ok();
     let mut inputs = Vec::new();
     for (index, line) in lines.iter().enumerate() {
@@ -308,7 +319,7 @@ pub async fn confirm_delivery(
             } else {
                 "Jumlah harus berupa angka, misalnya 1000 atau 1000,5."
             };
-            return order_page(&page, &state, &id, Some(message.to_owned()), None).await;
+            return order_page_typed(&page, &state, &id, Some(message.to_owned()), None, Some(typed)).await;
         };
         let reason = reasons.get(index).filter(|r| !r.is_empty());
         let note = notes.get(index).filter(|n| !n.is_empty());
@@ -338,7 +349,7 @@ pub async fn confirm_delivery(
         .await;
     match result {
         Ok(_) => order_page(&page, &state, &id, None, Some(page.t().done.to_owned())).await,
-        Err(refusal) => order_page(&page, &state, &id, Some(explain(&page, &refusal)), None).await,
+        Err(refusal) => order_page_typed(&page, &state, &id, Some(explain(&page, &refusal)), None, Some(typed)).await,
     }
 }
 

@@ -9,6 +9,7 @@
 //! before any handler runs (double submit: the form field must equal the `HttpOnly`, `SameSite=Strict` cookie).
 
 mod cooperative;
+mod format;
 mod pages;
 mod supplier;
 pub mod texts;

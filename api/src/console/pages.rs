@@ -8,15 +8,11 @@ use axum::{
     response::{Html, IntoResponse, Redirect, Response},
 };
 use axum_extra::extract::cookie::CookieJar;
-use chrono::{DateTime, Utc};
-use domain::{
-    clock::{Language, time_left, wib},
-    money::{format_rupiah, indonesian_number},
-};
-use rust_decimal::Decimal;
+use domain::clock::Language;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+pub use super::format::{decimal, edges, in_wib, left, number, rejection_reasons, rupiah, status_label, text, unit};
 use super::{
     Page, Refusal, Texts, asset, cleared_session_cookies, cooperative, language_cookie, refresh_token_of,
     session_cookies, supplier, to_login,
@@ -77,48 +73,6 @@ pub fn render(template: &impl Template) -> Response {
             (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
         }
     }
-}
-
-/// A JSON string as text ("" when absent).
-pub fn text(value: &Value) -> String {
-    match value {
-        Value::String(text) => text.clone(),
-        Value::Null => String::new(),
-        other => other.to_string(),
-    }
-}
-
-pub fn decimal(value: &Value) -> Decimal {
-    value.as_str().and_then(|text| text.parse().ok()).unwrap_or_default()
-}
-
-pub fn rupiah(value: &Value) -> String {
-    if value.is_null() { "–".into() } else { format_rupiah(decimal(value)) }
-}
-
-pub fn number(value: &Value) -> String {
-    if value.is_null() { "–".into() } else { indonesian_number(decimal(value)) }
-}
-
-/// An instant as people in Malang read it: `27-11-2026 09:00 WIB`.
-pub fn in_wib(value: &Value) -> String {
-    value
-        .as_str()
-        .and_then(|text| text.parse::<DateTime<Utc>>().ok())
-        .map(|instant| format!("{} WIB", instant.with_timezone(&wib()).format("%d-%m-%Y %H:%M")))
-        .unwrap_or_default()
-}
-
-pub fn left(state: &AppState, value: &Value, language: Language) -> String {
-    value
-        .as_str()
-        .and_then(|text| text.parse::<DateTime<Utc>>().ok())
-        .map(|deadline| time_left(state.services.clock.now(), deadline, language))
-        .unwrap_or_default()
-}
-
-pub fn edges(value: &Value) -> Vec<Value> {
-    value["edges"].as_array().map(|edges| edges.iter().map(|edge| edge["node"].clone()).collect()).unwrap_or_default()
 }
 
 /// A refusal as a person reads it, in the page's language where the code says enough.
@@ -373,6 +327,11 @@ pub async fn orders(State(state): State<AppState>, Extension(page): Extension<Pa
 
 /// An order line as the order page shows it.
 pub struct LineView {
+    /// The confirmation form's values for this line.
+    pub form_received: String,
+    pub form_rejected: String,
+    pub form_reason: String,
+    pub form_note: String,
     pub id: String,
     pub commodity: String,
     pub quantity: String,
@@ -423,6 +382,8 @@ struct OrderPage {
     today: String,
     error: Option<String>,
     reasons: Vec<(&'static str, &'static str)>,
+    form_receiver: String,
+    form_note: String,
 }
 
 const ORDER: &str = "query($id: ID!) { purchaseOrder(id: $id) {
@@ -433,12 +394,35 @@ const ORDER: &str = "query($id: ID!) { purchaseOrder(id: $id) {
         lines { orderLineId received accepted rejected rejectionReason rejectionNote } } } }";
 
 /// The order page, optionally with a refusal to show beside its forms.
+/// What the clerk typed into the delivery confirmation, kept when it is refused: per line, then the receiver and note.
+#[derive(Debug, Clone, Default)]
+pub struct ReceiptTyped {
+    pub received: Vec<String>,
+    pub rejected: Vec<String>,
+    pub reasons: Vec<String>,
+    pub notes: Vec<String>,
+    pub receiver: String,
+    pub note: String,
+}
+
 pub async fn order_page(
     page: &Page,
     state: &AppState,
     id: &str,
     error: Option<String>,
     notice: Option<String>,
+) -> Response {
+    order_page_typed(page, state, id, error, notice, None).await
+}
+
+/// The order page, with what was typed into a refused delivery confirmation kept in its form.
+pub async fn order_page_typed(
+    page: &Page,
+    state: &AppState,
+    id: &str,
+    error: Option<String>,
+    notice: Option<String>,
+    typed: Option<ReceiptTyped>,
 ) -> Response {
     let Caller::Actor(actor) = &page.caller else {
         return to_login();
@@ -457,7 +441,18 @@ pub async fn order_page(
         .map(|lines| {
             lines
                 .iter()
-                .map(|line| LineView {
+                .enumerate()
+                .map(|(index, line)| LineView {
+                    form_received: typed
+                        .as_ref()
+                        .and_then(|t| t.received.get(index).cloned())
+                        .unwrap_or_else(|| text(&line["undelivered"])),
+                    form_rejected: typed
+                        .as_ref()
+                        .and_then(|t| t.rejected.get(index).cloned())
+                        .unwrap_or_else(|| "0".into()),
+                    form_reason: typed.as_ref().and_then(|t| t.reasons.get(index).cloned()).unwrap_or_default(),
+                    form_note: typed.as_ref().and_then(|t| t.notes.get(index).cloned()).unwrap_or_default(),
                     id: text(&line["id"]),
                     commodity: commodities
                         .iter()
@@ -555,62 +550,14 @@ pub async fn order_page(
         today: domain::clock::date_in_wib(state.services.clock.now()).to_string(),
         error,
         reasons: rejection_reasons(page.language),
+        form_receiver: typed.as_ref().map(|t| t.receiver.clone()).unwrap_or_default(),
+        form_note: typed.as_ref().map(|t| t.note.clone()).unwrap_or_default(),
     });
     if response.status() == StatusCode::OK && refused {
         // The form was refused: a client (and a test) can tell from the status, a person from the message.
         *response.status_mut() = StatusCode::BAD_REQUEST;
     }
     response
-}
-
-/// A status as people read it (the code stays as the badge's class).
-pub fn status_label(code: &str, language: Language) -> &'static str {
-    let english = language == Language::English;
-    match (code, english) {
-        ("ISSUED", false) => "Menunggu diterima pemasok",
-        ("ISSUED", true) => "Waiting for the supplier",
-        ("ACCEPTED", false) => "Diterima pemasok",
-        ("ACCEPTED", true) => "Accepted by the supplier",
-        ("DECLINED", false) => "Ditolak pemasok",
-        ("DECLINED", true) => "Declined",
-        ("PARTIALLY_DELIVERED", false) => "Sebagian diterima",
-        ("PARTIALLY_DELIVERED", true) => "Partly delivered",
-        ("DELIVERED", false) => "Diterima lengkap",
-        ("DELIVERED", true) => "Delivered",
-        ("CLOSED", false) => "Selesai",
-        ("CLOSED", true) => "Closed",
-        ("CANCELLED", false) => "Dibatalkan",
-        ("CANCELLED", true) => "Cancelled",
-        ("DRAFT", false) => "Draf",
-        ("DRAFT", true) => "Draft",
-        ("OPEN", false) => "Dibuka",
-        ("OPEN", true) => "Open",
-        ("FROZEN", false) => "Ditutup untuk permintaan",
-        ("FROZEN", true) => "Frozen",
-        ("TENDERED", false) => "Sudah ditenderkan",
-        ("TENDERED", true) => "Tendered",
-        ("AWARDED", false) => "Sudah ada pemenang",
-        ("AWARDED", true) => "Awarded",
-        ("UNSUCCESSFUL", false) => "Tidak berhasil",
-        ("UNSUCCESSFUL", true) => "Unsuccessful",
-        ("ACTIVE", false) => "Berlaku",
-        ("ACTIVE", true) => "Active",
-        ("WITHDRAWN", false) => "Ditarik",
-        ("WITHDRAWN", true) => "Withdrawn",
-        (_, _) => "",
-    }
-}
-
-pub fn rejection_reasons(language: Language) -> Vec<(&'static str, &'static str)> {
-    let english = language == Language::English;
-    vec![
-        ("DAMAGED", if english { "Damaged" } else { "Rusak" }),
-        ("SHORT_WEIGHT", if english { "Short weight" } else { "Berat kurang" }),
-        ("WRONG_PRODUCT", if english { "Wrong product" } else { "Barang salah" }),
-        ("QUALITY", if english { "Poor quality" } else { "Mutu buruk" }),
-        ("EXPIRED", if english { "Expired" } else { "Kedaluwarsa" }),
-        ("OTHER", if english { "Other (say what)" } else { "Lainnya (sebutkan)" }),
-    ]
 }
 
 /// Commodity ids with their names in the page's language (the catalogue is small).
@@ -626,42 +573,6 @@ pub async fn commodity_names(page: &Page, state: &AppState) -> Vec<(String, Stri
             (text(&c["id"]), format!("{} ({})", text(name), unit(&text(&c["unit"]), page.language)))
         })
         .collect()
-}
-
-pub fn unit(code: &str, language: Language) -> &'static str {
-    let english = language == Language::English;
-    match code {
-        "KG" => "kg",
-        "LITRE" => {
-            if english {
-                "litre"
-            } else {
-                "liter"
-            }
-        }
-        "CYLINDER" => {
-            if english {
-                "cylinder"
-            } else {
-                "tabung"
-            }
-        }
-        "GALLON" => {
-            if english {
-                "gallon"
-            } else {
-                "galon"
-            }
-        }
-        "SACK_50KG" => {
-            if english {
-                "50 kg sack"
-            } else {
-                "karung 50 kg"
-            }
-        }
-        _ => "",
-    }
 }
 
 pub async fn order(
