@@ -14,7 +14,7 @@ use rust_decimal::Decimal;
 use serde_json::{Value, json};
 
 use super::{
-    Page,
+    Page, form_every as every, form_field as field, form_fields,
     pages::{
         Layout, OrderRow, edges, explain, left, not_found, number, order_page, order_page_typed, order_rows, render,
         text, unit,
@@ -226,26 +226,13 @@ pub async fn pool(State(state): State<AppState>, Extension(page): Extension<Page
     pool_page(&page, &state, &id, None).await
 }
 
-/// The fields of a form, in order (repeated names for repeated lines).
-fn fields(body: &Bytes) -> Vec<(String, String)> {
-    serde_urlencoded::from_bytes(body).unwrap_or_default()
-}
-
-fn field(all: &[(String, String)], name: &str) -> String {
-    all.iter().find(|(n, _)| n == name).map(|(_, v)| v.trim().to_owned()).unwrap_or_default()
-}
-
-fn every(all: &[(String, String)], name: &str) -> Vec<String> {
-    all.iter().filter(|(n, _)| n == name).map(|(_, v)| v.trim().to_owned()).collect()
-}
-
 pub async fn add_demand(
     State(state): State<AppState>,
     Extension(page): Extension<Page>,
     Path(id): Path<String>,
     body: Bytes,
 ) -> Response {
-    let form = fields(&body);
+    let form = form_fields(&body);
     let (quantity, wanted_date, point) =
         (field(&form, "quantity"), field(&form, "wanted_date"), field(&form, "delivery_point"));
     let input = json!({ "poolId": id, "deliveryPointId": point, "quantity": quantity.replace(',', "."), "wantedDate": wanted_date });
@@ -268,7 +255,7 @@ pub async fn change_demand(
     Path(line_id): Path<String>,
     body: Bytes,
 ) -> Response {
-    let form = fields(&body);
+    let form = form_fields(&body);
     let pool_id = field(&form, "pool");
     let result = if field(&form, "action") == "remove" {
         page.graphql(&state, "mutation($id: ID!) { removeDemandLine(id: $id) }", json!({ "id": line_id })).await
@@ -297,7 +284,7 @@ pub async fn confirm_delivery(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Response {
-    let form = fields(&body);
+    let form = form_fields(&body);
     let (lines, received, rejected) = (every(&form, "line"), every(&form, "received"), every(&form, "rejected"));
     let (reasons, notes) = (every(&form, "reason"), every(&form, "rejection_note"));
     let typed = super::pages::ReceiptTyped {
@@ -360,7 +347,7 @@ pub async fn close_order(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Response {
-    let form = fields(&body);
+    let form = form_fields(&body);
     let reason = field(&form, "reason");
     let result = if reason.is_empty() {
         page.graphql(&state, "mutation($id: ID!) { closePurchaseOrder(id: $id) { status } }", json!({ "id": id })).await

@@ -327,3 +327,19 @@ pub fn asset(file: &str) -> String {
         .unwrap_or_default();
     format!("/static/{file}?v={version}")
 }
+
+/// A posted form's fields, in order (repeated names for repeated lines). Read from the raw body, because the forms
+/// repeat names per line, which a struct cannot hold.
+pub fn form_fields(body: &[u8]) -> Vec<(String, String)> {
+    serde_urlencoded::from_bytes(body).unwrap_or_default()
+}
+
+/// The first value of `name`, trimmed ("" when absent).
+pub fn form_field(all: &[(String, String)], name: &str) -> String {
+    all.iter().find(|(n, _)| n == name).map(|(_, v)| v.trim().to_owned()).unwrap_or_default()
+}
+
+/// Every value of `name`, trimmed, in order.
+pub fn form_every(all: &[(String, String)], name: &str) -> Vec<String> {
+    all.iter().filter(|(n, _)| n == name).map(|(_, v)| v.trim().to_owned()).collect()
+}

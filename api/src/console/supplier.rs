@@ -13,7 +13,7 @@ use domain::clock::Language;
 use serde_json::{Value, json};
 
 use super::{
-    Page,
+    Page, form_field as field, form_fields,
     pages::{
         Layout, OrderRow, edges, explain, in_wib, left, not_found, number, order_page, order_rows, render, rupiah,
         text, unit,
@@ -321,14 +321,6 @@ pub async fn tender(
     tender_page(&page, &state, &id, None, None, None).await
 }
 
-fn fields(body: &Bytes) -> Vec<(String, String)> {
-    serde_urlencoded::from_bytes(body).unwrap_or_default()
-}
-
-fn field(all: &[(String, String)], name: &str) -> String {
-    all.iter().find(|(n, _)| n == name).map(|(_, v)| v.trim().to_owned()).unwrap_or_default()
-}
-
 /// Submits, revises or withdraws a sealed bid, then shows its receipt.
 pub async fn bid(
     State(state): State<AppState>,
@@ -336,7 +328,7 @@ pub async fn bid(
     Path(tender_id): Path<String>,
     body: Bytes,
 ) -> Response {
-    let form = fields(&body);
+    let form = form_fields(&body);
     // Both notations: `1637.50`, and as Indonesians write it, `1.637,50`.
     let number = |name: &str| {
         let typed = field(&form, name);
@@ -453,7 +445,7 @@ pub async fn decline_order(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Response {
-    let reason = field(&fields(&body), "reason");
+    let reason = field(&form_fields(&body), "reason");
     let result = page
         .graphql(
             &state,
@@ -470,7 +462,7 @@ pub async fn record_dispatch(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Response {
-    let form = fields(&body);
+    let form = form_fields(&body);
     let quantities: Vec<String> =
         form.iter().filter(|(n, _)| n == "quantity").map(|(_, v)| v.trim().replace(',', ".")).collect();
     let lines: Vec<Value> = form
@@ -499,7 +491,7 @@ pub async fn answer_discrepancy(
     Path(confirmation_id): Path<String>,
     body: Bytes,
 ) -> Response {
-    let form = fields(&body);
+    let form = form_fields(&body);
     let order_id = field(&form, "order");
     let result = page
         .graphql(
