@@ -211,7 +211,7 @@ async fn a_season_through_the_console_clerk_on_a_phone_and_sales_officer_at_a_de
     assert!(home.contains("Urea bersubsidi"), "{home}");
     clerk.screenshot("cooperative-home").await;
     clerk.click(Locator::Css(&format!("a[href='/pools/{pool_id}']"))).await;
-    clerk.fill("quantity", "15000").await;
+    clerk.fill("quantity", "15.000").await;
     clerk.click(Locator::Css("form[action$='/demand'] button")).await;
     let pool_page = clerk.text().await;
     assert!(pool_page.contains("15.000 kg"), "{pool_page}");

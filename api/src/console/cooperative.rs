@@ -16,8 +16,8 @@ use serde_json::{Value, json};
 use super::{
     Page, form_every as every, form_field as field, form_fields,
     pages::{
-        Layout, OrderRow, edges, explain, left, not_found, number, order_page, order_page_typed, order_rows, render,
-        text, unit,
+        Layout, OrderRow, edges, explain, left, not_found, number, order_outcome, order_page, order_page_typed,
+        order_rows, render, text, typed_number, unit,
     },
     to_login,
 };
@@ -235,7 +235,7 @@ pub async fn add_demand(
     let form = form_fields(&body);
     let (quantity, wanted_date, point) =
         (field(&form, "quantity"), field(&form, "wanted_date"), field(&form, "delivery_point"));
-    let input = json!({ "poolId": id, "deliveryPointId": point, "quantity": quantity.replace(',', "."), "wantedDate": wanted_date });
+    let input = json!({ "poolId": id, "deliveryPointId": point, "quantity": typed_number(&quantity), "wantedDate": wanted_date });
     let result = page
         .graphql(&state, "mutation($i: DemandLineInput!) { addDemandLine(input: $i) { id } }", json!({ "i": input }))
         .await;
@@ -260,7 +260,7 @@ pub async fn change_demand(
     let result = if field(&form, "action") == "remove" {
         page.graphql(&state, "mutation($id: ID!) { removeDemandLine(id: $id) }", json!({ "id": line_id })).await
     } else {
-        let changes = json!({ "quantity": field(&form, "quantity").replace(',', ".") });
+        let changes = json!({ "quantity": typed_number(&field(&form, "quantity")) });
         page.graphql(
             &state,
             "mutation($id: ID!, $c: DemandLineChanges!) { changeDemandLine(id: $id, changes: $c) { id } }",
@@ -295,7 +295,7 @@ pub async fn confirm_delivery(
         receiver: field(&form, "receiver"),
         note: field(&form, "note"),
     };
-    let decimal = |text: &str| text.replace(',', ".").parse::<Decimal>().ok();
+    let decimal = |text: &str| typed_number(text).parse::<Decimal>().ok();
     let mut inputs = Vec::new();
     for (index, line) in lines.iter().enumerate() {
         let got = received.get(index).map(String::as_str).unwrap_or("");
@@ -359,8 +359,5 @@ pub async fn close_order(
         )
         .await
     };
-    match result {
-        Ok(_) => order_page(&page, &state, &id, None, Some(page.t().done.to_owned())).await,
-        Err(refusal) => order_page(&page, &state, &id, Some(explain(&page, &refusal)), None).await,
-    }
+    order_outcome(&page, &state, &id, result).await
 }

@@ -138,3 +138,25 @@ pub fn unit(code: &str, language: Language) -> &'static str {
         _ => "",
     }
 }
+
+/// A number as a person typed it, for the API: `15.000` (dots group thousands, as Indonesians write) is fifteen
+/// thousand, `1.000,5` and `1000.5` are a thousand and a half. What does not read as a number is passed on as typed, so
+/// the API refuses it with its own message.
+pub fn typed_number(typed: &str) -> String {
+    domain::money::parse_rupiah(typed).map_or_else(|| typed.trim().to_owned(), |value| value.normalize().to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::typed_number;
+
+    #[test]
+    fn numbers_read_as_people_type_them() {
+        assert_eq!(typed_number("15.000"), "15000");
+        assert_eq!(typed_number("15000"), "15000");
+        assert_eq!(typed_number("1.000,5"), "1000.5");
+        assert_eq!(typed_number("1000.5"), "1000.5");
+        assert_eq!(typed_number("1,5"), "1.5");
+        assert_eq!(typed_number(" lima ratus "), "lima ratus");
+    }
+}

@@ -12,7 +12,9 @@ use domain::clock::Language;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-pub use super::format::{decimal, edges, in_wib, left, number, rejection_reasons, rupiah, status_label, text, unit};
+pub use super::format::{
+    decimal, edges, in_wib, left, number, rejection_reasons, rupiah, status_label, text, typed_number, unit,
+};
 use super::{
     Page, Refusal, Texts, asset, cleared_session_cookies, cooperative, language_cookie, refresh_token_of,
     session_cookies, supplier, to_login,
@@ -394,6 +396,14 @@ const ORDER: &str = "query($id: ID!) { purchaseOrder(id: $id) {
         lines { orderLineId received accepted rejected rejectionReason rejectionNote } } } }";
 
 /// The order page, optionally with a refusal to show beside its forms.
+/// The order page after an action on the order: saved, or the refusal beside its forms.
+pub async fn order_outcome(page: &Page, state: &AppState, order_id: &str, result: Result<Value, Refusal>) -> Response {
+    match result {
+        Ok(_) => order_page(page, state, order_id, None, Some(page.t().done.to_owned())).await,
+        Err(refusal) => order_page(page, state, order_id, Some(explain(page, &refusal)), None).await,
+    }
+}
+
 /// What the clerk typed into the delivery confirmation, kept when it is refused: per line, then the receiver and note.
 #[derive(Debug, Clone, Default)]
 pub struct ReceiptTyped {

@@ -13,10 +13,10 @@ use domain::clock::Language;
 use serde_json::{Value, json};
 
 use super::{
-    Page, form_field as field, form_fields,
+    Page, form_every, form_field as field, form_fields,
     pages::{
-        Layout, OrderRow, edges, explain, in_wib, left, not_found, number, order_page, order_rows, render, rupiah,
-        text, unit,
+        Layout, OrderRow, edges, explain, in_wib, left, not_found, number, order_outcome, order_rows, render, rupiah,
+        text, typed_number, unit,
     },
     to_login,
 };
@@ -330,10 +330,7 @@ pub async fn bid(
 ) -> Response {
     let form = form_fields(&body);
     // Both notations: `1637.50`, and as Indonesians write it, `1.637,50`.
-    let number = |name: &str| {
-        let typed = field(&form, name);
-        domain::money::parse_rupiah(&typed).map_or(typed, |value| value.to_string())
-    };
+    let number = |name: &str| typed_number(&field(&form, name));
     let offer = json!({
         "unitPrice": number("unit_price"),
         "quantity": number("quantity"),
@@ -436,7 +433,7 @@ pub async fn accept_order(
     let result = page
         .graphql(&state, "mutation($id: ID!) { acceptPurchaseOrder(id: $id) { status } }", json!({ "id": id }))
         .await;
-    after(&page, &state, &id, result).await
+    order_outcome(&page, &state, &id, result).await
 }
 
 pub async fn decline_order(
@@ -453,7 +450,7 @@ pub async fn decline_order(
             json!({ "id": id, "r": reason }),
         )
         .await;
-    after(&page, &state, &id, result).await
+    order_outcome(&page, &state, &id, result).await
 }
 
 pub async fn record_dispatch(
@@ -463,13 +460,11 @@ pub async fn record_dispatch(
     body: Bytes,
 ) -> Response {
     let form = form_fields(&body);
-    let quantities: Vec<String> =
-        form.iter().filter(|(n, _)| n == "quantity").map(|(_, v)| v.trim().replace(',', ".")).collect();
-    let lines: Vec<Value> = form
-        .iter()
-        .filter(|(n, _)| n == "line")
+    let quantities = form_every(&form, "quantity");
+    let lines: Vec<Value> = form_every(&form, "line")
+        .into_iter()
         .zip(quantities)
-        .map(|((_, line), quantity)| json!({ "orderLineId": line, "quantity": quantity }))
+        .map(|(line, quantity)| json!({ "orderLineId": line, "quantity": typed_number(&quantity) }))
         .collect();
     let input = json!({
         "orderId": id,
@@ -482,7 +477,7 @@ pub async fn record_dispatch(
     let result = page
         .graphql(&state, "mutation($i: DispatchInput!) { recordDispatch(input: $i) { status } }", json!({ "i": input }))
         .await;
-    after(&page, &state, &id, result).await
+    order_outcome(&page, &state, &id, result).await
 }
 
 pub async fn answer_discrepancy(
@@ -500,12 +495,5 @@ pub async fn answer_discrepancy(
             json!({ "id": confirmation_id, "r": field(&form, "response") }),
         )
         .await;
-    after(&page, &state, &order_id, result).await
-}
-
-async fn after(page: &Page, state: &AppState, order_id: &str, result: Result<Value, super::Refusal>) -> Response {
-    match result {
-        Ok(_) => order_page(page, state, order_id, None, Some(page.t().done.to_owned())).await,
-        Err(refusal) => order_page(page, state, order_id, Some(explain(page, &refusal)), None).await,
-    }
+    order_outcome(&page, &state, &order_id, result).await
 }
